@@ -21,6 +21,7 @@ export const ErrorCodes = {
   ERR_UNSUPPORTED: { exit: 16, rpc: -32014 },
   ERR_SHUTTING_DOWN: { exit: 17, rpc: -32015 },
   ERR_PROTOCOL: { exit: 18, rpc: -32016 },
+  ERR_TIMEOUT: { exit: 19, rpc: -32017 },
   ERR_INTERNAL: { exit: 70, rpc: -32603 },
 } as const;
 
