@@ -1,0 +1,22 @@
+// What the RPC method modules work with: the agent's services, built once by the daemon.
+// The move engine adds its own service here (an optional field) and its methods-moves.ts module.
+
+import type { PoolService } from '../pools/pool-service.js';
+import type { VolumeManager } from '../volumes/volume-manager.js';
+import type { EventBus } from './event-bus.js';
+
+export interface AgentIdentity {
+  version: string;
+  pid: number;
+  startedAt: string;
+  stateDir: string;
+  control: string;
+  nbd: { host: string; port: number };
+}
+
+export interface AgentServices {
+  pools: PoolService;
+  volumes: VolumeManager;
+  events: EventBus;
+  identity(): AgentIdentity;
+}

@@ -1,0 +1,56 @@
+// One agent per state dir: a pid file created exclusively. A pid file whose process is gone (the
+// agent was killed) is taken over; one whose process lives is refused.
+
+import { open, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FerryError } from '../../shared/errors.js';
+import { fsyncDir } from './atomic-file.js';
+
+export const LOCK_FILE = 'agent.pid';
+
+export interface StateLock {
+  release(): Promise<void>;
+}
+
+export async function acquireStateLock(dir: string): Promise<StateLock> {
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const handle = await open(path, 'wx', 0o600);
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.sync();
+      await handle.close();
+      await fsyncDir(dir);
+      let released = false;
+      return {
+        async release() {
+          if (released) return;
+          released = true;
+          await rm(path, { force: true });
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+      throw new FerryError(
+        'ERR_ALREADY_EXISTS',
+        `state dir ${dir} is in use by another agent (pid ${holder}); stop it first or use another --state-dir`,
+        { pid: holder, stateDir: dir },
+      );
+    }
+    // The holder is gone (kill -9, crash): its lock is stale.
+    await rm(path, { force: true });
+  }
+  throw new FerryError('ERR_INTERNAL', `could not lock state dir ${dir}`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,36 @@
+// Control RPC: logical volumes (a sparse file of a dir pool, or one whole device of a device pool).
+
+import { z } from 'zod';
+import { nameSchema, sizeSchema } from './common.js';
+import { defineMethod } from './jsonrpc.js';
+
+export const lvInfoSchema = z.object({
+  pool: nameSchema,
+  name: nameSchema,
+  size: z.number().int().positive(),
+  /** Bytes actually allocated on disk (sparse files), or null when unknown (devices). */
+  allocated: z.number().int().nonnegative().nullable(),
+  path: z.string(),
+  /** The vv whose mapping points at this LV, if any. */
+  mappedBy: nameSchema.nullable(),
+  createdAt: z.string(),
+});
+export type LvInfo = z.infer<typeof lvInfoSchema>;
+
+export const lvCreate = defineMethod(
+  'lv.create',
+  z.strictObject({ pool: nameSchema, name: nameSchema, size: sizeSchema }),
+  lvInfoSchema,
+);
+
+export const lvList = defineMethod(
+  'lv.list',
+  z.strictObject({ pool: nameSchema.optional() }).optional().default({}),
+  z.object({ lvs: z.array(lvInfoSchema) }),
+);
+
+export const lvDelete = defineMethod(
+  'lv.delete',
+  z.strictObject({ pool: nameSchema, name: nameSchema }),
+  z.object({ pool: nameSchema, name: nameSchema }),
+);
