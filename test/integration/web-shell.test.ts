@@ -157,9 +157,9 @@ describe('web shell', () => {
     expect((await get(shell.port, `/?token=${token}`, { host: `evil.example:${shell.port}` })).status).toBe(
       421,
     );
-    const escape = await get(shell.port, `/..%2fferry-web-secret.txt?token=${token}`);
-    expect(escape.status).toBe(404);
-    expect(escape.body).not.toContain('secret');
+    const outside = await get(shell.port, `/..%2fferry-web-secret.txt?token=${token}`);
+    expect(outside.status).toBe(404);
+    expect(outside.body).not.toContain('secret');
   });
 
   it('refuses a WebSocket without the token or from another origin', async () => {
