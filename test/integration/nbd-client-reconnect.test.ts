@@ -1,0 +1,148 @@
+// The remote backend's link: a server killed mid-stream and restarted on the same port; requests
+// wait and complete (and their bytes are really there, checked with qemu-io); with a short timeout
+// they fail with EIO naming the remote; failFast fails at once and still reconnects.
+
+import { open, truncate } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BackendError } from '../../agent/backend/block-backend.js';
+import { openRemoteBackend, type RemoteBackend } from '../../agent/backend/remote-backend.js';
+import { patternBuffer, qemuIo, type ServerProcess, startNbdkit, tempDir } from './nbd-client-peers.js';
+
+process.env.FERRY_LOG = 'quiet';
+const MiB = 1024 * 1024;
+
+let tmp: { dir: string; remove(): Promise<void> };
+const servers: ServerProcess[] = [];
+const backends: RemoteBackend[] = [];
+
+beforeAll(async () => {
+  tmp = await tempDir();
+});
+afterEach(async () => {
+  await Promise.all(backends.splice(0).map((b) => b.close()));
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
+});
+afterAll(async () => {
+  await tmp.remove();
+});
+
+async function diskFile(name: string, size = 32 * MiB): Promise<string> {
+  const file = path.join(tmp.dir, name);
+  await (await open(file, 'w')).close();
+  await truncate(file, size);
+  return file;
+}
+
+async function serve(file: string, port?: number): Promise<ServerProcess> {
+  const server = await startNbdkit(['file', file], { port });
+  servers.push(server);
+  return server;
+}
+
+async function remote(port: number, extra: { timeoutMs?: number; failFast?: boolean } = {}) {
+  const backend = await openRemoteBackend({ url: `nbd://127.0.0.1:${port}/`, ...extra });
+  backends.push(backend);
+  return backend;
+}
+
+function nextState(backend: RemoteBackend, want: string): Promise<void> {
+  return new Promise((resolve) => {
+    const off = backend.onStateChange((s) => {
+      if (s === want) {
+        off();
+        resolve();
+      }
+    });
+  });
+}
+
+describe('remote backend link', () => {
+  it('holds requests while the server is down and completes them when it is back', async () => {
+    const file = await diskFile('restart.img');
+    const first = await serve(file);
+    const backend = await remote(first.port, { timeoutMs: 20_000 });
+    await backend.write(Buffer.alloc(MiB, 0x11), 0);
+
+    // Many writes in flight when the server dies.
+    const reconnecting = nextState(backend, 'reconnecting');
+    const writes = Array.from({ length: 32 }, (_, i) =>
+      backend.write(patternBuffer(256 * 1024, i), MiB + i * 256 * 1024),
+    );
+    await first.stop();
+    await reconnecting;
+    expect(backend.isConnected()).toBe(false);
+
+    // New requests while it is down wait too.
+    const lateWrite = backend.write(Buffer.alloc(MiB, 0x22), 20 * MiB);
+    const lateRead = Buffer.alloc(MiB);
+    const reading = backend.read(lateRead, 0);
+    await new Promise((r) => setTimeout(r, 500));
+
+    const connected = nextState(backend, 'connected');
+    await serve(file, first.port);
+    await connected;
+    await Promise.all([...writes, lateWrite, reading]);
+    expect(lateRead.every((b) => b === 0x11)).toBe(true);
+    await backend.flush();
+
+    for (let i = 0; i < 32; i++) {
+      const back = Buffer.alloc(256 * 1024);
+      await backend.read(back, MiB + i * 256 * 1024);
+      expect(back.equals(patternBuffer(256 * 1024, i))).toBe(true);
+    }
+    await qemuIo(`nbd://127.0.0.1:${first.port}/`, [
+      `read -P 0x22 ${20 * MiB} ${MiB}`,
+      `read -P 0x11 0 ${MiB}`,
+    ]);
+  });
+
+  it('fails with EIO after the timeout, naming the remote and the wait', async () => {
+    const file = await diskFile('timeout.img');
+    const server = await serve(file);
+    const backend = await remote(server.port, { timeoutMs: 1000 });
+    await server.stop();
+    const started = Date.now();
+    const err = await backend.write(Buffer.alloc(4096), 0).catch((e: unknown) => e);
+    const waited = Date.now() - started;
+    expect(err).toBeInstanceOf(BackendError);
+    expect((err as BackendError).errno).toBe('EIO');
+    expect((err as BackendError).message).toMatch(
+      /nbd:\/\/127\.0\.0\.1:\d+\/.*no working link \(waited 1\.\d s\)/,
+    );
+    expect(waited).toBeGreaterThanOrEqual(900);
+    expect(waited).toBeLessThan(3000);
+  });
+
+  it('fails fast while the link is down and reconnects in the background', async () => {
+    const file = await diskFile('failfast.img');
+    const server = await serve(file);
+    const backend = await remote(server.port, { failFast: true });
+    await backend.write(Buffer.alloc(4096, 1), 0);
+    const down = nextState(backend, 'reconnecting');
+    await server.stop();
+    await down;
+    const started = Date.now();
+    await expect(backend.read(Buffer.alloc(4096), 0)).rejects.toMatchObject({ errno: 'EIO' });
+    expect(Date.now() - started).toBeLessThan(200);
+
+    const up = nextState(backend, 'connected');
+    await serve(file, server.port);
+    await up;
+    const back = Buffer.alloc(4096);
+    await backend.read(back, 0);
+    expect(back.every((b) => b === 1)).toBe(true);
+  });
+
+  it('closes idempotently and refuses requests afterwards', async () => {
+    const file = await diskFile('close.img', 4 * MiB);
+    const server = await serve(file);
+    const backend = await remote(server.port);
+    const states: string[] = [];
+    backend.onStateChange((s) => states.push(s));
+    await backend.close();
+    await backend.close();
+    expect(states).toEqual(['closed']);
+    await expect(backend.read(Buffer.alloc(512), 0)).rejects.toMatchObject({ errno: 'ESHUTDOWN' });
+  });
+});
