@@ -1,4 +1,57 @@
-// ferry-agent entry point: dispatches the subcommands. Placeholder until the CLI lands.
+// ferry-agent entry point: dispatches the subcommands.
+//   serve     the daemon (NBD server + control socket + durable state)
+//   ctl       client of a running daemon's control socket
+//   nbd-file  serve one file over NBD (stdio / socket activation, for libnbd tools)
+import { toFerryError } from '../shared/errors.js';
+import { runCtl } from './cli/ctl.js';
+import { runServe } from './daemon/serve-command.js';
 import { AGENT_VERSION } from './version.js';
 
-console.log(`ferry-agent ${AGENT_VERSION}`);
+const HELP = `ferry-agent ${AGENT_VERSION}: Ferry's virtualization agent
+
+usage:
+  ferry-agent serve --state-dir DIR --listen HOST:PORT --control SOCKET
+  ferry-agent ctl --control SOCKET [--json] <command>   (ferry-agent ctl help: the commands)
+  ferry-agent nbd-file ...                              (one file over NBD, for libnbd tools)
+  ferry-agent --version
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return runServe(rest);
+    case 'ctl':
+      return runCtl(rest);
+    case 'nbd-file':
+      // TODO: dispatch to runNbdFileCommand(rest) from ./nbd-file-command.js once it exists.
+      process.stderr.write('error: nbd-file is not built into this agent yet (ERR_UNSUPPORTED)\n');
+      return 16;
+    case '--version':
+    case 'version':
+      process.stdout.write(`ferry-agent ${AGENT_VERSION}\n`);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(HELP);
+      return 0;
+    default:
+      process.stderr.write(
+        `error: unknown command ${JSON.stringify(command)} (ERR_INVALID_ARGUMENT)\n${HELP}`,
+      );
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    const ferry = toFerryError(err);
+    process.stderr.write(`error: ${ferry.message} (${ferry.code})\n`);
+    process.exitCode = ferry.exitCode;
+  },
+);

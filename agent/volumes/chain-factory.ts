@@ -26,8 +26,6 @@ export interface ChainFactoryDeps {
   openRemote?: RemoteOpener;
   /** Finds the LV record (and whether its pool holds block devices) for a local mapping. */
   lookupLv(pool: string, lv: string): { lv: LvRecord; isBlockDevice: boolean } | undefined;
-  /** The PSK key kept for a remote mapping. */
-  readPskKey(mapping: Extract<Mapping, { kind: 'remote' }>): Promise<Buffer | undefined>;
   /** Remote I/O waits this long for a dropped link before failing requests (issue 3: 60 s). */
   remoteTimeoutMs?: number;
 }
@@ -40,7 +38,8 @@ export class ChainFactory {
     return this.deps.openLocal(lv.path, { isBlockDevice });
   }
 
-  async open(mapping: Mapping): Promise<BlockBackend> {
+  /** `pskKey` is needed for a remote mapping (the vv's stored key, or a move target's key). */
+  async open(mapping: Mapping, opts: { pskKey?: Buffer } = {}): Promise<BlockBackend> {
     if (mapping.kind === 'local') {
       const found = this.deps.lookupLv(mapping.pool, mapping.lv);
       if (!found) throw new FerryError('ERR_NOT_FOUND', `LV ${mapping.pool}/${mapping.lv} does not exist`);
@@ -52,7 +51,7 @@ export class ChainFactory {
         `cannot open ${mapping.url}: this agent has no NBD client backend for remote mappings yet`,
       );
     }
-    const pskKey = await this.deps.readPskKey(mapping);
+    const pskKey = opts.pskKey;
     if (!pskKey) {
       throw new FerryError(
         'ERR_TLS',

@@ -98,8 +98,8 @@ export class VolumeManager {
     return record;
   }
 
-  openChain(mapping: Mapping): Promise<BlockBackend> {
-    return this.deps.chains.open(mapping);
+  openChain(mapping: Mapping, opts: { pskKey?: Buffer } = {}): Promise<BlockBackend> {
+    return this.deps.chains.open(mapping, opts);
   }
 
   async create(name: string, size: number, poolName: string): Promise<VolumeInfo> {
@@ -247,7 +247,8 @@ export class VolumeManager {
 
   private async tryOpen(record: VolumeRecord): Promise<boolean> {
     try {
-      const chain = await this.deps.chains.open(record.mapping);
+      const pskKey = record.mapping.kind === 'remote' ? await this.readPskKey(record.name) : undefined;
+      const chain = await this.deps.chains.open(record.mapping, { pskKey });
       this.live.set(record.name, new VirtualVolume(record.name, record.size, chain));
       this.unavailable.delete(record.name);
       return true;

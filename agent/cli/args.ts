@@ -1,0 +1,51 @@
+// Command-line parsing on top of node:util parseArgs, with errors turned into FerryErrors
+// (ERR_INVALID_ARGUMENT, exit code 2) that name the bad option and the usage.
+
+import { parseArgs } from 'node:util';
+import { FerryError } from '../../shared/errors.js';
+
+export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+
+export interface ParsedArgs {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
+
+export function parseCommandLine(argv: string[], options: OptionSpec, usage: string): ParsedArgs {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+    return { values: values as ParsedArgs['values'], positionals };
+  } catch (err) {
+    throw new FerryError('ERR_INVALID_ARGUMENT', `${(err as Error).message}\nusage: ${usage}`);
+  }
+}
+
+export function stringOption(args: ParsedArgs, name: string): string | undefined {
+  const value = args.values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function requireOption(args: ParsedArgs, name: string, usage: string): string {
+  const value = stringOption(args, name);
+  if (value === undefined || value === '') {
+    throw new FerryError('ERR_INVALID_ARGUMENT', `missing --${name}\nusage: ${usage}`);
+  }
+  return value;
+}
+
+/** Checks the positional count: `names` ending in '?' are optional. */
+export function positionalArgs(args: ParsedArgs, names: string[], usage: string): string[] {
+  const required = names.filter((n) => !n.endsWith('?')).length;
+  if (args.positionals.length < required) {
+    const missing = names.slice(args.positionals.length).filter((n) => !n.endsWith('?'));
+    throw new FerryError('ERR_INVALID_ARGUMENT', `missing ${missing.join(' ')}\nusage: ${usage}`);
+  }
+  if (args.positionals.length > names.length) {
+    const extra = args.positionals.slice(names.length);
+    throw new FerryError(
+      'ERR_INVALID_ARGUMENT',
+      `unexpected argument ${JSON.stringify(extra[0])}\nusage: ${usage}`,
+    );
+  }
+  return args.positionals;
+}

@@ -1,0 +1,53 @@
+// ctl commands of the LV domain: lv create, lv list, lv delete.
+
+import { formatSize, parseSize } from '../../shared/names.js';
+import { lvCreate, lvDelete, lvList } from '../../shared/rpc/lvs.js';
+import { requireOption } from './args.js';
+import type { CtlCommand } from './ctl-command.js';
+import { renderTable } from './table.js';
+
+export const lvCommands: CtlCommand[] = [
+  {
+    words: ['lv', 'create'],
+    positionals: ['POOL', 'NAME'],
+    synopsis: '--size SIZE',
+    summary: 'create a logical volume in a pool',
+    options: { size: { type: 'string' } },
+    async run({ args, params: [pool, name], client, usage }) {
+      const size = parseSize(requireOption(args, 'size', usage));
+      const lv = await client.call(lvCreate, { pool, name, size });
+      return { json: lv, human: `LV ${pool}/${name} created: ${formatSize(lv.size)} at ${lv.path}\n` };
+    },
+  },
+  {
+    words: ['lv', 'list'],
+    positionals: ['POOL?'],
+    synopsis: '',
+    summary: 'list logical volumes (of one pool, or all)',
+    async run({ params: [pool], client }) {
+      const { lvs } = await client.call(lvList, pool !== undefined ? { pool } : {});
+      const human = renderTable(
+        ['POOL', 'NAME', 'SIZE', 'ALLOCATED', 'MAPPED BY', 'PATH'],
+        lvs.map((lv) => [
+          lv.pool,
+          lv.name,
+          formatSize(lv.size),
+          lv.allocated === null ? '-' : formatSize(lv.allocated),
+          lv.mappedBy ?? '-',
+          lv.path,
+        ]),
+      );
+      return { json: lvs, human };
+    },
+  },
+  {
+    words: ['lv', 'delete'],
+    positionals: ['POOL', 'NAME'],
+    synopsis: '',
+    summary: 'delete a logical volume that no volume maps',
+    async run({ params: [pool, name], client }) {
+      const result = await client.call(lvDelete, { pool, name });
+      return { json: result, human: `LV ${pool}/${name} deleted\n` };
+    },
+  },
+];

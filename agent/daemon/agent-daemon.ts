@@ -1,0 +1,113 @@
+// The agent daemon's composition root: state dir (locked), inventory, pools, volumes, the NBD
+// server over the vvs and the control RPC, started in that order and stopped in reverse.
+// Shutdown (SIGTERM): stop taking control calls and new NBD clients, let NBD requests in flight
+// finish, flush and close every volume, release the state dir.
+
+import { openFileBackend } from '../backend/file-backend.js';
+import { openRemoteBackend } from '../backend/remote-backend.js';
+import type { Logger } from '../log.js';
+import { NbdServer } from '../nbd/server.js';
+import { PoolService } from '../pools/pool-service.js';
+import type { AgentIdentity, AgentServices } from '../rpc/agent-services.js';
+import { EventBus } from '../rpc/event-bus.js';
+import { methodModules } from '../rpc/method-modules.js';
+import { MethodTable } from '../rpc/method-table.js';
+import { RpcServer } from '../rpc/rpc-server.js';
+import { Inventory } from '../state/inventory.js';
+import { StateStore } from '../state/state-store.js';
+import { AGENT_VERSION } from '../version.js';
+import { ChainFactory, type RemoteOpener } from '../volumes/chain-factory.js';
+import { VolumeExportProvider } from '../volumes/volume-export-provider.js';
+import { VolumeManager } from '../volumes/volume-manager.js';
+
+export interface DaemonOptions {
+  stateDir: string;
+  listenHost: string;
+  listenPort: number;
+  control: string;
+  log: Logger;
+  /** Replaces the NBD client backend for remote mappings (tests). */
+  openRemote?: RemoteOpener;
+}
+
+export class AgentDaemon {
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly services: AgentServices,
+    readonly provider: VolumeExportProvider,
+    private readonly nbd: NbdServer,
+    private readonly rpc: RpcServer,
+    private readonly store: StateStore,
+    private readonly log: Logger,
+    readonly identity: AgentIdentity,
+  ) {}
+
+  static async start(opts: DaemonOptions): Promise<AgentDaemon> {
+    const log = opts.log;
+    const store = await StateStore.open(opts.stateDir);
+    const cleanup: Array<() => Promise<void>> = [() => store.close()];
+    try {
+      const inventory = await Inventory.load(store);
+      const events = new EventBus();
+      const pools = new PoolService(inventory, events);
+      let provider: VolumeExportProvider | undefined;
+      let nbd: NbdServer | undefined;
+      const chains = new ChainFactory({
+        openLocal: (path, o) => openFileBackend(path, o),
+        openRemote: opts.openRemote ?? ((o) => openRemoteBackend({ ...o, log: log.child('remote') })),
+        lookupLv: (pool, lv) => pools.lookupLv(pool, lv),
+      });
+      const volumes = new VolumeManager({
+        inventory,
+        pools,
+        store,
+        chains,
+        events,
+        log: log.child('volumes'),
+        connectionCount: (name) => provider?.connectionCount(name) ?? 0,
+        disconnect: (name) => nbd?.disconnectWhere((c) => c.exportName === name) ?? Promise.resolve(),
+      });
+      await volumes.openAll();
+      provider = new VolumeExportProvider(volumes);
+      nbd = new NbdServer({ provider, log: log.child('nbd') });
+      const address = await nbd.listen(opts.listenHost, opts.listenPort);
+      cleanup.unshift(() => nbd!.close());
+      const identity: AgentIdentity = {
+        version: AGENT_VERSION,
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+        stateDir: opts.stateDir,
+        control: opts.control,
+        nbd: address,
+      };
+      const services: AgentServices = { pools, volumes, events, identity: () => identity };
+      const table = new MethodTable(log.child('rpc'));
+      for (const register of methodModules) register(table, services);
+      const rpc = new RpcServer(table, log.child('rpc'));
+      await rpc.listen(opts.control);
+      events.publish({ type: 'agent.started', version: AGENT_VERSION });
+      return new AgentDaemon(services, provider, nbd, rpc, store, log, identity);
+    } catch (err) {
+      for (const fn of cleanup) await fn().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Idempotent: a second call waits for the first. */
+  stop(signal = 'stop'): Promise<void> {
+    this.stopping ??= this.shutdown(signal);
+    return this.stopping;
+  }
+
+  private async shutdown(signal: string): Promise<void> {
+    this.log.info(`${signal}: stopping`);
+    this.services.events.publish({ type: 'agent.stopping', signal });
+    this.provider.shutdown();
+    await this.rpc.close().catch((err) => this.log.warn(`closing control socket: ${(err as Error).message}`));
+    await this.nbd.close().catch((err) => this.log.warn(`closing NBD server: ${(err as Error).message}`));
+    await this.services.volumes.closeAll();
+    await this.store.close();
+    this.log.info('stopped');
+  }
+}

@@ -1,0 +1,67 @@
+// `ferry-agent serve --state-dir DIR --listen HOST:PORT --control SOCKET`: runs the daemon in the
+// foreground until SIGTERM/SIGINT (exit 0 after a clean stop; a second signal exits at once).
+
+import { resolve } from 'node:path';
+import { FerryError } from '../../shared/errors.js';
+import { parseCommandLine, requireOption } from '../cli/args.js';
+import { createLogger } from '../log.js';
+import { AGENT_VERSION } from '../version.js';
+import { AgentDaemon } from './agent-daemon.js';
+
+const USAGE = 'ferry-agent serve --state-dir DIR --listen HOST:PORT --control SOCKET';
+
+export function parseListen(text: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || port > 65535) {
+    throw new FerryError(
+      'ERR_INVALID_ARGUMENT',
+      `invalid --listen ${JSON.stringify(text)}: use HOST:PORT (e.g. 127.0.0.1:10809, [::1]:10809, port 0 picks a free one)`,
+    );
+  }
+  return { host: m[1] ?? m[2], port };
+}
+
+export async function runServe(argv: string[]): Promise<number> {
+  const args = parseCommandLine(
+    argv,
+    { 'state-dir': { type: 'string' }, listen: { type: 'string' }, control: { type: 'string' } },
+    USAGE,
+  );
+  if (args.positionals.length > 0) {
+    throw new FerryError(
+      'ERR_INVALID_ARGUMENT',
+      `unexpected argument ${args.positionals[0]}\nusage: ${USAGE}`,
+    );
+  }
+  const stateDir = resolve(requireOption(args, 'state-dir', USAGE));
+  const { host, port } = parseListen(requireOption(args, 'listen', USAGE));
+  const control = resolve(requireOption(args, 'control', USAGE));
+  const log = createLogger('agent');
+  const daemon = await AgentDaemon.start({ stateDir, listenHost: host, listenPort: port, control, log });
+  const nbd = daemon.identity.nbd;
+  const nbdAddress = nbd.host.includes(':') ? `[${nbd.host}]:${nbd.port}` : `${nbd.host}:${nbd.port}`;
+  process.stdout.write(
+    `ferry-agent ${AGENT_VERSION} serving NBD on ${nbdAddress}, control socket ${control}\n`,
+  );
+
+  return new Promise<number>((done) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      signals++;
+      if (signals > 1) {
+        log.warn(`${signal} again: exiting without a clean stop`);
+        process.exit(1);
+      }
+      daemon.stop(signal).then(
+        () => done(0),
+        (err) => {
+          log.error(`stop failed: ${(err as Error).message}`);
+          done(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}
