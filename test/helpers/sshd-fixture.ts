@@ -2,7 +2,7 @@
 // It generates its own host and user keys in a temp dir, runs `/usr/sbin/sshd -D -e` as a child
 // process, and is always torn down by stop() (safe to call twice). restart({ newHostKey }) lets a
 // test change the host key the way a reinstalled appliance would.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,8 @@ export interface SshdFixture {
   restart(opts?: { newHostKey?: boolean }): Promise<void>;
   /** Everything sshd wrote to stderr (-e), for failure messages. */
   log(): string;
+  /** Kills the per-connection sshd processes (children of this sshd): every open session drops. */
+  dropSessions(): void;
   stop(): Promise<void>;
 }
 
@@ -185,6 +187,18 @@ export async function startSshd(options: SshdFixtureOptions = {}): Promise<SshdF
       await launch();
     },
     log,
+    dropSessions() {
+      const pid = child?.pid;
+      if (!pid) return;
+      const out = spawnSync('ps', ['--ppid', String(pid), '-o', 'pid='], { encoding: 'utf8' }).stdout ?? '';
+      for (const session of out.split(/\s+/).filter(Boolean)) {
+        try {
+          process.kill(Number(session), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
