@@ -29,6 +29,11 @@ export interface ConnectionOptions {
 export type ExportInfo = Omit<Negotiated, 'socket' | 'leftover'>;
 
 const CLOSE_DRAIN_MS = 5_000;
+const READ_BUFFER_SIZE = 1024 * 1024;
+
+interface ReadRoute {
+  sink: ((chunk: Buffer) => void) | null;
+}
 const KEEPALIVE_MS = 10_000;
 
 export class NbdConnection implements ReplySink {
@@ -48,9 +53,11 @@ export class NbdConnection implements ReplySink {
     readonly info: ExportInfo,
     private readonly opts: ConnectionOptions,
     leftover: Buffer,
+    reads: ReadRoute | null,
   ) {
     this.parser = new ReplyParser(this, info.allocationContext);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (reads) reads.sink = (chunk) => this.onData(chunk);
+    else socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err: Error) => this.die(err));
     socket.on('end', () => this.die(new Error('the server closed the connection')));
     socket.on('close', () => this.die(new Error('the connection closed')));
@@ -64,7 +71,20 @@ export class NbdConnection implements ReplySink {
       assertTransition(state, next);
       state = next;
     };
-    const socket = net.connect({ host: opts.host, port: opts.port });
+    // Plaintext sockets read into one reused buffer (Node's `onread`): no allocation per read, and
+    // the reply parser copies straight from it into the callers' buffers. Until the connection takes
+    // over, the bytes are re-emitted as 'data' events for the handshake (copied: the buffer is reused).
+    const reads: ReadRoute = { sink: null };
+    const onread = {
+      buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE),
+      callback: (n: number, buf: Buffer) => {
+        const chunk = buf.subarray(0, n);
+        if (reads.sink) reads.sink(chunk);
+        else socket.emit('data', Buffer.from(chunk));
+        return true;
+      },
+    };
+    const socket = net.connect({ host: opts.host, port: opts.port, ...(opts.tls ? {} : { onread }) });
     socket.setNoDelay(true);
     socket.on('error', () => {}); // reported through the promises below
     let tlsSocket: Duplex | null = null;
@@ -93,7 +113,7 @@ export class NbdConnection implements ReplySink {
       if (timedOut) throw new Error('timed out');
       setState('READY');
       const { socket: transport, leftover, ...info } = negotiated;
-      return new NbdConnection(transport, info, opts, leftover);
+      return new NbdConnection(transport, info, opts, leftover, transport === socket ? reads : null);
     } catch (err) {
       socket.destroy();
       tlsSocket?.destroy();

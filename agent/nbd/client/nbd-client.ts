@@ -122,6 +122,7 @@ export class NbdClient {
   }
 
   async pread(into: Buffer, offset: number): Promise<void> {
+    if (into.length === 0) return this.assertOpen();
     const max = this.info.blockSizes.maximum;
     if (into.length <= max) {
       await this.run(Cmd.READ, 0, offset, into.length, null, into);
@@ -137,6 +138,7 @@ export class NbdClient {
 
   async pwrite(data: Buffer, offset: number, opts: { fua?: boolean } = {}): Promise<void> {
     this.assertWritable('write');
+    if (data.length === 0) return this.assertOpen();
     const fuaFlag = opts.fua && this.canFua ? CmdFlag.FUA : 0;
     const max = this.info.blockSizes.maximum;
     if (data.length <= max) {
@@ -160,7 +162,7 @@ export class NbdClient {
 
   async trim(offset: number, length: number, opts: { fua?: boolean } = {}): Promise<void> {
     this.assertWritable('trim');
-    if (!this.canTrim) return; // advisory: the data need not change
+    if (!this.canTrim || length === 0) return this.assertOpen(); // advisory: the data need not change
     const fuaFlag = opts.fua && this.canFua ? CmdFlag.FUA : 0;
     await this.splitEffect(Cmd.TRIM, fuaFlag, offset, length);
     if (opts.fua && !this.canFua) await this.flush();
@@ -175,6 +177,7 @@ export class NbdClient {
     if (opts.fastZero && !(this.canZero && this.canFastZero)) {
       throw new BackendError('ENOTSUP', `${this.where} cannot zero fast`);
     }
+    if (length === 0) return this.assertOpen();
     if (!this.canZero) {
       const zeroes = Buffer.alloc(Math.min(length, ZERO_FALLBACK_CHUNK));
       for (let at = 0; at < length; at += zeroes.length) {
@@ -256,6 +259,12 @@ export class NbdClient {
       }
     }
     return best;
+  }
+
+  /** Zero-length requests are not sent (the spec leaves them unspecified) but still fail when closed. */
+  private assertOpen(): void {
+    if (this.closed) throw new BackendError('ESHUTDOWN', `the NBD client for ${this.where} is closed`);
+    if (this.dead) throw new NbdLinkError(this.dead.message);
   }
 
   private assertWritable(what: string): void {
