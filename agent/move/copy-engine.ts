@@ -1,0 +1,435 @@
+// One move's engine: it walks the source in chunks (several in flight) and copies them to the target
+// while the mirror stage it provides keeps the target up to date behind the cursor; it survives a
+// failing target (degraded, retry with backoff, copy the dirty regions again), optionally verifies,
+// and cuts over through the volume layer's hook when the cursor is at the end and nothing is dirty.
+// It checkpoints durably so a restarted agent resumes where it stopped.
+//
+// The state machine: copying -> [verifying] -> cutover -> done; degraded while the target is down;
+// aborted or failed end it. Lock order: chunk lock (range-lock.ts) before any request to the target;
+// the engine holds at most one chunk lock per worker and never waits for a lock while holding one.
+
+import { FerryError } from '../../shared/errors.js';
+import type { BlockBackend } from '../backend/block-backend.js';
+import { type MirrorCoordinator, MirrorStage } from '../backend/mirror-stage.js';
+import { createLogger, type Logger } from '../log.js';
+import { Checkpointer } from './checkpointer.js';
+import { type CopyTarget, zeroRange } from './chunk-copier.js';
+import { CopyFrontier } from './copy-frontier.js';
+import { type CopyEngineOptions, type ResolvedCopyOptions, resolveCopyOptions } from './copy-options.js';
+import { catchUpPass, copyPass, type PassContext, verifyPass } from './copy-passes.js';
+import { type ByteRange, DEFAULT_DIRTY_GRANULE, DirtyMap } from './dirty-map.js';
+import { isTerminalPhase, type MoveCheckpoint, type MovePhase, type MoveProgress } from './move-types.js';
+import { ProgressReporter } from './progress-reporter.js';
+import { ChunkLocks } from './range-lock.js';
+import { sleep } from './sleep.js';
+import { TargetLink } from './target-link.js';
+import { type CopyRate, CopyThrottle } from './throttle.js';
+import { WriteIntentLog } from './write-intent.js';
+
+export interface MoveOutcome {
+  phase: 'done' | 'aborted' | 'failed';
+  error?: string;
+  cutoverPauseMs: number | null;
+}
+
+export class CopyEngine implements MirrorCoordinator {
+  readonly locks: ChunkLocks;
+  readonly link: TargetLink;
+  /** Put this in the vv's chain (in place of the source) before start(). */
+  readonly mirror: MirrorStage;
+  private readonly opts: ResolvedCopyOptions;
+  private readonly log: Logger;
+  private readonly size: number;
+  private readonly frontier: CopyFrontier;
+  private readonly verifyFrontier: CopyFrontier;
+  private readonly dirty: DirtyMap;
+  private readonly intent: WriteIntentLog;
+  private readonly throttle: CopyThrottle;
+  private readonly checkpointer: Checkpointer<MoveCheckpoint>;
+  private readonly reporter: ProgressReporter;
+  private readonly stopper = new AbortController();
+  private phase: MovePhase = 'copying';
+  private paused = false;
+  private unpause: (() => void) | null = null;
+  private pauseGate: Promise<void> = Promise.resolve();
+  /** The mirror writes to the target only while this holds (not after abort, failure or cutover). */
+  private active = true;
+  private abortRequested = false;
+  private fatal: Error | null = null;
+  private targetReadsZero: boolean;
+  private verified = false;
+  private mirroredWrites = 0;
+  private mismatches = 0;
+  private cutoverPauseMs: number | null = null;
+  private lastTargetFlush = performance.now();
+  private running: Promise<MoveOutcome> | null = null;
+
+  constructor(options: CopyEngineOptions) {
+    this.opts = resolveCopyOptions(options);
+    const { chunkSize, checkpoint: cp } = this.opts;
+    this.log = this.opts.logger ?? createLogger(`move ${this.opts.id}`);
+    this.size = this.opts.source.size();
+    // A dirty granule never spans two chunks, so clearing one after a chunk's copy is exact.
+    const granule = Math.min(DirtyMap.granuleFor(this.size, DEFAULT_DIRTY_GRANULE), chunkSize);
+    if (chunkSize % granule !== 0) throw new RangeError(`chunk ${chunkSize} is not a multiple of ${granule}`);
+    this.locks = new ChunkLocks(chunkSize);
+    this.frontier = new CopyFrontier(this.size, chunkSize, cp?.cursor ?? 0);
+    this.verifyFrontier = new CopyFrontier(this.size, chunkSize, cp?.verifyCursor ?? 0);
+    this.dirty = new DirtyMap(this.size, granule);
+    if (cp) this.dirty.merge(DirtyMap.deserialize(cp.dirty, this.size));
+    this.verified = cp?.verified ?? false;
+    this.mirroredWrites = cp?.mirroredWrites ?? 0;
+    this.mismatches = cp?.mismatches ?? 0;
+    this.paused = cp?.paused ?? false;
+    if (this.paused) this.pauseGate = new Promise((resolve) => (this.unpause = resolve));
+    // After a restart the target holds data from before: zero regions must be written as zeroes.
+    this.targetReadsZero = this.opts.targetReadsZero && !cp;
+    this.link = new TargetLink(this.opts.target, this.size, granule, {
+      onFailure: (err) => this.onTargetFailure(err),
+      onLostWrites: (regions) => this.dirty.merge(regions),
+    });
+    this.intent = new WriteIntentLog(this.size, chunkSize, () => this.checkpointer.persistNow());
+    this.throttle = new CopyThrottle(this.opts.throttle);
+    this.checkpointer = new Checkpointer(
+      () => this.checkpoint(),
+      (c) => this.opts.persist(c),
+      () => this.beforeCheckpoint(),
+      this.opts.checkpointIntervalMs,
+    );
+    this.reporter = new ProgressReporter(
+      () => this.progress(),
+      (p) => this.opts.publish?.(p),
+      this.opts.progressIntervalMs,
+    );
+    this.mirror = new MirrorStage(this.opts.source, this);
+  }
+
+  /** Runs the move to its end; calling it again returns the same outcome. */
+  start(): Promise<MoveOutcome> {
+    this.running ??= this.run();
+    return this.running;
+  }
+
+  /** Stops copy traffic; the mirror stays on. */
+  pause(): void {
+    if (this.paused || isTerminalPhase(this.phase)) return;
+    this.paused = true;
+    this.pauseGate = new Promise((resolve) => (this.unpause = resolve));
+    this.changed(true);
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.unpause?.();
+    this.unpause = null;
+    this.reporter.resetRate();
+    this.changed(true);
+  }
+
+  /** Ends the move before cutover, leaving source and mapping as they are. Too late once cut over. */
+  abort(): Promise<MoveOutcome> {
+    if (!isTerminalPhase(this.phase) && this.phase !== 'cutover') {
+      this.abortRequested = true;
+      this.active = false;
+      this.stopper.abort(new FerryError('ERR_MOVE_STATE', 'the move was aborted'));
+      this.unpause?.();
+    }
+    return this.start();
+  }
+
+  setThrottle(rate: CopyRate): void {
+    this.throttle.setRate(rate);
+  }
+
+  get currentPhase(): MovePhase {
+    return this.phase;
+  }
+
+  progress(): MoveProgress {
+    const total = this.size;
+    const work = this.frontier.copiedBytes + (this.opts.verify ? this.verifyFrontier.copiedBytes : 0);
+    const rate = this.reporter.rate(work);
+    const remaining = total * (this.opts.verify ? 2 : 1) - work;
+    return {
+      id: this.opts.id,
+      vv: this.opts.vv,
+      phase: this.phase,
+      paused: this.paused,
+      copiedBytes: this.frontier.copiedBytes,
+      totalBytes: total,
+      verifiedBytes: this.opts.verify ? this.verifyFrontier.copiedBytes : 0,
+      bytesPerSecond: Math.round(rate),
+      etaSeconds: isTerminalPhase(this.phase) ? 0 : rate > 0 ? Math.ceil(remaining / rate) : null,
+      mirroredWrites: this.mirroredWrites,
+      dirtyBytes: this.dirty.dirtyBytes,
+      mismatches: this.mismatches,
+      cutoverPauseMs: this.cutoverPauseMs,
+      ...(this.fatal ? { error: this.fatal.message } : {}),
+    };
+  }
+
+  /** The durable state: dirty counts everything not safely on the target (unflushed, in flight). */
+  checkpoint(): MoveCheckpoint {
+    const dirty = this.dirty.clone();
+    dirty.merge(this.link.unflushedRegions);
+    dirty.merge(this.intent.marks);
+    return {
+      phase: this.phase,
+      paused: this.paused,
+      cursor: this.frontier.cursor,
+      dirty: dirty.serialize(),
+      verifyCursor: this.verifyFrontier.cursor,
+      verified: this.verified,
+      mirroredWrites: this.mirroredWrites,
+      mismatches: this.mismatches,
+      cutoverPauseMs: this.cutoverPauseMs,
+      error: this.fatal?.message ?? null,
+    };
+  }
+
+  // --- MirrorCoordinator: what the mirror stage asks of the move ---
+
+  mirrorRuns(offset: number, length: number): ByteRange[] {
+    return this.active ? this.frontier.copiedRuns(offset, length) : [];
+  }
+
+  async beginTargetWrite(runs: ByteRange[]): Promise<() => void> {
+    try {
+      return await this.intent.begin(runs, true);
+    } catch (err) {
+      this.failMove(err);
+      return () => {};
+    }
+  }
+
+  async markDirty(runs: ByteRange[], durable: boolean): Promise<void> {
+    if (!this.active) return;
+    let added = false;
+    for (const r of runs) added = this.dirty.mark(r.offset, r.length) || added;
+    this.changed();
+    if (added && durable) await this.persistOrFail();
+  }
+
+  async flushTarget(): Promise<void> {
+    if (!this.active || !this.link.healthy) return;
+    try {
+      await this.link.flush();
+      this.lastTargetFlush = performance.now();
+    } catch {
+      // The link recorded the unflushed regions as dirty: make that durable before the host's flush ends.
+      await this.persistOrFail();
+    }
+  }
+
+  noteMirrored(): void {
+    this.mirroredWrites++;
+    this.changed();
+  }
+
+  // --- the run loop ---
+
+  private async run(): Promise<MoveOutcome> {
+    this.checkpointer.start((err) => this.failMove(err));
+    this.log.info(
+      `start: ${this.size} bytes, cursor ${this.frontier.cursor}, ${this.dirty.dirtyBytes} bytes dirty, chunk ${this.opts.chunkSize} x ${this.opts.parallel}`,
+    );
+    this.changed(true);
+    try {
+      for (;;) {
+        this.checkStopped();
+        if (!this.link.healthy) await this.recoverTarget();
+        else if (!this.frontier.complete) await copyPass(this.passContext());
+        else if (!this.dirty.isEmpty) await catchUpPass(this.passContext());
+        else if (this.opts.verify && !this.verified) await this.verify();
+        else if (await this.tryCutover()) break;
+      }
+      this.setPhase('done');
+    } catch (err) {
+      if (this.abortRequested && !this.fatal) {
+        this.setPhase('aborted');
+      } else {
+        this.fatal ??= err instanceof Error ? err : new Error(String(err));
+        this.log.error(`failed: ${this.fatal.message}`);
+        this.setPhase('failed');
+      }
+    } finally {
+      this.active = false;
+      this.unpause?.();
+      await this.checkpointer.stop();
+      await this.checkpointer.persistNow().catch((err) => this.log.error(`final checkpoint: ${String(err)}`));
+      await this.reporter.finish();
+    }
+    const { phase } = this;
+    return {
+      phase: phase as MoveOutcome['phase'],
+      cutoverPauseMs: this.cutoverPauseMs,
+      ...(this.fatal ? { error: this.fatal.message } : {}),
+    };
+  }
+
+  private passContext(): PassContext {
+    return {
+      source: this.opts.source,
+      link: this.link,
+      target: this.copyTarget,
+      locks: this.locks,
+      frontier: this.frontier,
+      verifyFrontier: this.verifyFrontier,
+      dirty: this.dirty,
+      intent: this.intent,
+      throttle: this.throttle,
+      parallel: this.opts.parallel,
+      chunkSize: this.opts.chunkSize,
+      signal: this.stopper.signal,
+      targetReadsZero: this.targetReadsZero,
+      gate: () => this.gate(),
+      stopping: () => this.abortRequested || this.fatal !== null,
+      onProgress: () => this.changed(),
+      onMismatch: (offset) => {
+        this.mismatches++;
+        this.log.warn(`verify: chunk at ${offset} differed on the target; copied again`);
+      },
+    };
+  }
+
+  private readonly copyTarget: CopyTarget = {
+    write: (data, offset) => this.link.run((t) => t.write(data, offset), { offset, length: data.length }),
+    zero: (offset, length) => this.link.run((t) => zeroRange(t, offset, length), { offset, length }),
+  };
+
+  private async verify(): Promise<void> {
+    this.setPhase('verifying');
+    await verifyPass(this.passContext());
+    if (this.verifyFrontier.complete) {
+      this.verified = true;
+      this.log.info(`verify: done, ${this.mismatches} chunk(s) differed`);
+    }
+  }
+
+  private async tryCutover(): Promise<boolean> {
+    this.setPhase('cutover');
+    const started = performance.now();
+    const result = await this.opts.cutover({
+      target: this.link.current,
+      prepareSwitch: async () => {
+        if (!this.active || !this.link.healthy) return false;
+        try {
+          await this.link.flush();
+        } catch {
+          return false;
+        }
+        // Requests are held and drained: nothing may be dirty, unflushed or in flight now.
+        return (
+          this.frontier.complete &&
+          this.dirty.isEmpty &&
+          this.link.unflushedRegions.isEmpty &&
+          this.intent.writesInFlight === 0
+        );
+      },
+    });
+    if (result.switched) {
+      this.active = false;
+      this.cutoverPauseMs = Math.round((result.pauseMs ?? performance.now() - started) * 100) / 100;
+      this.log.info(`cutover: mapping switched to the target, host I/O held ${this.cutoverPauseMs} ms`);
+      return true;
+    }
+    this.setPhase(this.link.healthy ? 'copying' : 'degraded');
+    return false;
+  }
+
+  /** Degraded: retry the target with backoff until it is back, then go on copying. */
+  private async recoverTarget(): Promise<void> {
+    this.setPhase('degraded');
+    // Closing the dead target settles its requests, so none can land after the catch-up copy.
+    await this.link.current.close().catch(() => {});
+    await this.link.drained();
+    let delay = this.opts.retryInitialMs;
+    for (;;) {
+      this.checkStopped();
+      let next: BlockBackend | undefined;
+      try {
+        next = await this.opts.reopenTarget();
+      } catch (err) {
+        this.log.warn(`target still unreachable (${errorText(err)}); next try in ${delay} ms`);
+        await sleep(delay, this.stopper.signal);
+        delay = Math.min(delay * 2, this.opts.retryMaxMs);
+        continue;
+      }
+      if (next.size() < this.size) {
+        await next.close().catch(() => {});
+        throw new FerryError(
+          'ERR_TARGET_TOO_SMALL',
+          `the reopened target has ${next.size()} bytes, need ${this.size}`,
+        );
+      }
+      await this.link.replace(next);
+      this.targetReadsZero = false;
+      this.reporter.resetRate();
+      this.log.info(`target is back; ${this.dirty.dirtyBytes} dirty bytes to copy again`);
+      this.setPhase('copying');
+      return;
+    }
+  }
+
+  private onTargetFailure(err: unknown): void {
+    if (!this.active) return;
+    this.log.warn(`target failed: ${errorText(err)}; host I/O goes on against the source`);
+    if (this.phase === 'copying' || this.phase === 'verifying') this.setPhase('degraded');
+  }
+
+  private async beforeCheckpoint(): Promise<void> {
+    const due = performance.now() - this.lastTargetFlush >= this.opts.targetFlushIntervalMs;
+    if (due && this.active && this.link.healthy && !this.link.unflushedRegions.isEmpty) {
+      await this.link.flush().catch(() => {}); // a failure is handled by the link's events
+      this.lastTargetFlush = performance.now();
+    }
+    this.intent.sweep();
+  }
+
+  private async gate(): Promise<void> {
+    this.checkStopped();
+    while (this.paused) {
+      await this.pauseGate;
+      this.checkStopped();
+    }
+  }
+
+  private checkStopped(): void {
+    if (this.fatal) throw this.fatal;
+    this.stopper.signal.throwIfAborted();
+  }
+
+  private failMove(err: unknown): void {
+    if (this.fatal || isTerminalPhase(this.phase)) return;
+    this.fatal = new FerryError('ERR_IO', `move checkpoint could not be written: ${errorText(err)}`);
+    this.active = false;
+    this.stopper.abort(this.fatal);
+    this.unpause?.();
+  }
+
+  private async persistOrFail(): Promise<void> {
+    try {
+      await this.checkpointer.persistNow();
+    } catch (err) {
+      this.failMove(err);
+    }
+  }
+
+  private setPhase(phase: MovePhase): void {
+    if (this.phase === phase) return;
+    this.log.info(`phase ${this.phase} -> ${phase}`);
+    this.phase = phase;
+    this.changed(true);
+  }
+
+  /** Progress changed; `persist` also writes a checkpoint soon (phase changes, pause/resume). */
+  private changed(persist = false): void {
+    this.reporter.changed();
+    if (persist && this.running) this.checkpointer.persistNow().catch((err) => this.failMove(err));
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

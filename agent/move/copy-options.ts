@@ -1,0 +1,138 @@
+// The inputs of a copy engine and their validation: a bad option is refused before anything starts,
+// with an error that says what was wrong.
+
+import { FerryError } from '../../shared/errors.js';
+import { formatSizeApprox } from '../../shared/names.js';
+import type { BlockBackend } from '../backend/block-backend.js';
+import type { Logger } from '../log.js';
+import {
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_PARALLEL_CHUNKS,
+  MAX_CHUNK_SIZE,
+  MIN_CHUNK_SIZE,
+  type MoveCheckpoint,
+  type MoveProgress,
+} from './move-types.js';
+import type { CopyRate } from './throttle.js';
+
+/** Given by the engine to the cutover hook, which the volume layer implements. */
+export interface CutoverStep {
+  /** The backend the vv's mapping must point at after the switch. */
+  target: BlockBackend;
+  /**
+   * Call after holding new requests and draining those in flight: flushes the target and checks that
+   * nothing is dirty. false means "catch up first": release without switching.
+   */
+  prepareSwitch(): Promise<boolean>;
+}
+
+export interface CutoverResult {
+  switched: boolean;
+  /** How long host I/O was held, as the volume layer measured it. */
+  pauseMs?: number;
+}
+
+/**
+ * The volume layer's cutover: hold new requests, drain those in flight, call prepareSwitch(), and if
+ * it says yes, switch the mapping to the target with epoch + 1 durably; release either way.
+ */
+export type CutoverHook = (step: CutoverStep) => Promise<CutoverResult>;
+
+export interface CopyEngineOptions {
+  id: string;
+  vv: string;
+  source: BlockBackend;
+  target: BlockBackend;
+  /** Bytes per chunk (default 4 MiB); a multiple of 64 KiB between 64 KiB and 64 MiB. */
+  chunkSize?: number;
+  /** Chunks copied at the same time (default 4). */
+  parallel?: number;
+  /** Copy traffic limit in bytes per second; null or 0 for none. */
+  throttle?: CopyRate;
+  /** Compare every chunk after the copy and copy again what differs. */
+  verify?: boolean;
+  /** The target reads as zeroes (a new sparse LV): zero regions need no request on the first pass. */
+  targetReadsZero?: boolean;
+  /** Resume from this checkpoint (read from the move's journal). */
+  checkpoint?: MoveCheckpoint;
+  /** Writes the checkpoint durably (the journal); called at least every second while running. */
+  persist(checkpoint: MoveCheckpoint): Promise<void>;
+  /** Opens the target again after a failure; called with backoff until it succeeds. */
+  reopenTarget(): Promise<BlockBackend>;
+  cutover: CutoverHook;
+  publish?(progress: MoveProgress): void;
+  logger?: Logger;
+  checkpointIntervalMs?: number;
+  /** Minimum time between progress events (default 250 ms: 4 per second). */
+  progressIntervalMs?: number;
+  /** How often the target is flushed while copying, so a checkpoint's unflushed regions stay few. */
+  targetFlushIntervalMs?: number;
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+}
+
+export interface ResolvedCopyOptions extends CopyEngineOptions {
+  chunkSize: number;
+  parallel: number;
+  throttle: CopyRate;
+  verify: boolean;
+  targetReadsZero: boolean;
+  checkpointIntervalMs: number;
+  progressIntervalMs: number;
+  targetFlushIntervalMs: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+}
+
+export function resolveCopyOptions(opts: CopyEngineOptions): ResolvedCopyOptions {
+  const chunkSize = opts.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (
+    !Number.isSafeInteger(chunkSize) ||
+    chunkSize < MIN_CHUNK_SIZE ||
+    chunkSize > MAX_CHUNK_SIZE ||
+    chunkSize % MIN_CHUNK_SIZE !== 0
+  ) {
+    throw new FerryError(
+      'ERR_INVALID_ARGUMENT',
+      `chunk size ${chunkSize} is not allowed: use a multiple of 64K between 64K and 64M (e.g. 4M)`,
+    );
+  }
+  const parallel = opts.parallel ?? DEFAULT_PARALLEL_CHUNKS;
+  if (!Number.isInteger(parallel) || parallel < 1 || parallel > 32) {
+    throw new FerryError('ERR_INVALID_ARGUMENT', `parallel chunks ${parallel} is not allowed: use 1 to 32`);
+  }
+  const throttle = opts.throttle ?? null;
+  if (throttle !== null && !(Number.isFinite(throttle) && throttle >= 0)) {
+    throw new FerryError(
+      'ERR_INVALID_ARGUMENT',
+      `throttle ${throttle} is not a rate: use bytes per second >= 0`,
+    );
+  }
+  if (!opts.id || !opts.vv)
+    throw new FerryError('ERR_INVALID_ARGUMENT', 'a move needs an id and a volume name');
+  const sourceSize = opts.source.size();
+  const targetSize = opts.target.size();
+  if (targetSize < sourceSize) {
+    throw new FerryError(
+      'ERR_TARGET_TOO_SMALL',
+      `target is ${formatSizeApprox(targetSize)} (${targetSize} bytes) but volume ${opts.vv} is ${formatSizeApprox(sourceSize)} (${sourceSize} bytes): use a target at least as large`,
+      { targetSize, sourceSize },
+    );
+  }
+  if (opts.target.capabilities().readOnly) {
+    throw new FerryError('ERR_INVALID_ARGUMENT', `the target of volume ${opts.vv} is read-only`);
+  }
+  return {
+    ...opts,
+    chunkSize,
+    parallel,
+    throttle,
+    verify: opts.verify ?? false,
+    targetReadsZero: opts.targetReadsZero ?? false,
+    checkpointIntervalMs: opts.checkpointIntervalMs ?? 1000,
+    progressIntervalMs: opts.progressIntervalMs ?? 250,
+    targetFlushIntervalMs: opts.targetFlushIntervalMs ?? 1000,
+    retryInitialMs: opts.retryInitialMs ?? 500,
+    retryMaxMs: opts.retryMaxMs ?? 15_000,
+  };
+}

@@ -1,0 +1,120 @@
+// The move's one way to its target. It knows whether the target is up, fails fast while it is down
+// (host writes must not wait on a dead target), counts requests in flight so a reopened target is
+// only used once every request to the old one has settled, and remembers which regions were written
+// since the last successful flush: if the target fails, those may be lost and must be copied again.
+
+import type { BlockBackend } from '../backend/block-backend.js';
+import { BackendError } from '../backend/block-backend.js';
+import { DirtyMap } from './dirty-map.js';
+
+export class TargetDownError extends BackendError {
+  constructor(cause: string) {
+    super('EIO', `move target is down: ${cause}`);
+    this.name = 'TargetDownError';
+  }
+}
+
+export interface TargetLinkEvents {
+  /** The target failed (first failure of this generation only). */
+  onFailure(err: unknown): void;
+  /** Regions the target acknowledged but that may be lost (not flushed when it failed). */
+  onLostWrites(regions: DirtyMap): void;
+}
+
+export class TargetLink {
+  private target: BlockBackend;
+  private generation = 0;
+  private downReason: string | null = null;
+  private unflushed: DirtyMap;
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    target: BlockBackend,
+    private readonly volumeSize: number,
+    private readonly granule: number,
+    private readonly events: TargetLinkEvents,
+  ) {
+    this.target = target;
+    this.unflushed = new DirtyMap(volumeSize, granule);
+  }
+
+  get healthy(): boolean {
+    return this.downReason === null;
+  }
+
+  get current(): BlockBackend {
+    return this.target;
+  }
+
+  /** Regions written but not yet flushed (a checkpoint counts them as dirty). */
+  get unflushedRegions(): DirtyMap {
+    return this.unflushed;
+  }
+
+  /**
+   * Runs one request against the target. `written` names the region a write-like request changes,
+   * recorded as unflushed once it succeeds. Any failure takes the link down and is rethrown.
+   */
+  async run<T>(
+    op: (target: BlockBackend) => Promise<T>,
+    written?: { offset: number; length: number },
+  ): Promise<T> {
+    if (this.downReason !== null) throw new TargetDownError(this.downReason);
+    const generation = this.generation;
+    this.inFlight++;
+    try {
+      const result = await op(this.target);
+      if (written) this.unflushed.mark(written.offset, written.length);
+      return result;
+    } catch (err) {
+      this.fail(err, generation);
+      throw err;
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  /** Flushes the target; what was unflushed before it counts as lost if the flush fails. */
+  async flush(): Promise<void> {
+    const covered = this.unflushed;
+    this.unflushed = new DirtyMap(this.volumeSize, this.granule);
+    try {
+      await this.run((t) => t.flush());
+    } catch (err) {
+      this.events.onLostWrites(covered);
+      throw err;
+    }
+  }
+
+  /** Takes the link down (a request failed, or the caller gave up on the target). */
+  fail(err: unknown, generation = this.generation): void {
+    if (generation !== this.generation || this.downReason !== null) return;
+    this.downReason = err instanceof Error ? err.message : String(err);
+    const lost = this.unflushed;
+    this.unflushed = new DirtyMap(this.volumeSize, this.granule);
+    if (!lost.isEmpty) this.events.onLostWrites(lost);
+    this.events.onFailure(err);
+  }
+
+  /** Resolves when no request is in flight to the target. */
+  drained(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Puts a reopened target in place of the failed one, once every request to the old one has
+   * settled (a late write to the old connection must not land after the catch-up copy).
+   */
+  async replace(next: BlockBackend): Promise<void> {
+    await this.drained();
+    const old = this.target;
+    this.target = next;
+    this.generation++;
+    this.unflushed = new DirtyMap(this.volumeSize, this.granule);
+    this.downReason = null;
+    if (old !== next) await old.close().catch(() => {});
+  }
+}
