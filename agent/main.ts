@@ -5,6 +5,7 @@
 import { toFerryError } from '../shared/errors.js';
 import { runCtl } from './cli/ctl.js';
 import { runServe } from './daemon/serve-command.js';
+import { runHostWriter } from './tools/host-writer.js';
 import { AGENT_VERSION } from './version.js';
 
 const HELP = `ferry-agent ${AGENT_VERSION}: Ferry's virtualization agent
@@ -13,6 +14,7 @@ usage:
   ferry-agent serve --state-dir DIR --listen HOST:PORT --control SOCKET
   ferry-agent ctl --control SOCKET [--json] <command>   (ferry-agent ctl help: the commands)
   ferry-agent nbd-file ...                              (one file over NBD, for libnbd tools)
+  ferry-agent host-writer nbd://HOST:PORT/EXPORT [--fill] [--seconds N]   (write, then verify every block)
   ferry-agent --version
 `;
 
@@ -27,6 +29,8 @@ async function main(argv: string[]): Promise<number> {
       // TODO: dispatch to runNbdFileCommand(rest) from ./nbd-file-command.js once it exists.
       process.stderr.write('error: nbd-file is not built into this agent yet (ERR_UNSUPPORTED)\n');
       return 16;
+    case 'host-writer':
+      return runHostWriter(rest);
     case '--version':
     case 'version':
       process.stdout.write(`ferry-agent ${AGENT_VERSION}\n`);
