@@ -1,0 +1,177 @@
+// The built renderer in Debian's Chromium, through the browser shell: the first screen renders, the
+// accessibility contract holds (rows named by volume, pool drop targets, progressbar), a drag and the
+// keyboard path both start a move whose progress reaches 100, plan mode adds steps, and no CSP
+// violation is reported. The core is `scriptedStandInCore` (test/helpers/bridge-stand-in.ts); the
+// end-to-end tests against the real core and lab live in test/e2e/.
+
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWebShell, type WebShell } from '../../main/web/web-shell.js';
+import { type StandInCore, scriptedStandInCore } from '../helpers/bridge-stand-in.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'artifacts');
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.warn(`web-renderer: skipped, ${CHROMIUM} is missing (apt-get install chromium)`);
+
+async function buildRenderer(outDir: string): Promise<void> {
+  await build({
+    configFile: join(process.cwd(), 'vite.config.ts'),
+    logLevel: 'error',
+    build: { outDir, emptyOutDir: true, sourcemap: false },
+  });
+}
+
+describe.skipIf(!hasChromium)('renderer in Chromium through the web shell', () => {
+  let dir: string;
+  let browser: Browser;
+  const shells: WebShell[] = [];
+  const cores: StandInCore[] = [];
+
+  async function open(core: StandInCore, colorScheme: 'light' | 'dark' = 'light') {
+    cores.push(core);
+    const shell = await startWebShell({ handler: core.handler, staticDir: dir, log: () => {} });
+    shells.push(shell);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme });
+    const problems: string[] = [];
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') problems.push(msg.text());
+    });
+    page.on('pageerror', (err) => problems.push(err.message));
+    await page.goto(shell.url);
+    return { page, problems };
+  }
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-renderer-'));
+    await mkdir(ARTIFACTS, { recursive: true });
+    await buildRenderer(dir);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--headless',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    for (const shell of shells) await shell.close();
+    for (const core of cores) core.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('renders 10,000 volumes virtualized, with named rows and pool drop targets', async () => {
+    const { page, problems } = await open(scriptedStandInCore({ volumes: 10_000 }));
+    const first = page.getByRole('row', { name: /^vol-00001,/ });
+    await first.waitFor();
+    expect(await page.getByRole('heading', { name: 'Ferry' }).count()).toBe(1);
+    expect(await page.locator('[role="row"][data-row-index]').count()).toBeLessThan(100);
+    expect(await page.locator('[aria-label="Pool lab-1/pool"]').count()).toBe(1);
+    expect(await page.locator('[aria-label="Pool lab-2/pool"]').count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Add appliance…' }).count()).toBe(1);
+    await shot(page, 'web-first-screen');
+
+    await page.getByLabel('Filter volumes').fill('vol-0999');
+    await page.getByRole('row', { name: /^vol-09990,/ }).waitFor();
+    expect(await page.getByText('10 of 10,000').count()).toBe(1);
+    await page.getByLabel('Filter volumes').fill('');
+    await page.getByRole('button', { name: /^Size/ }).click();
+    await page.getByRole('button', { name: /^Size/ }).click();
+    expect(await page.locator('[role="columnheader"][aria-sort="descending"]').count()).toBe(1);
+    expect(problems.join('\n')).toBe('');
+    await page.close();
+  });
+
+  it('drags a volume onto a pool, confirms, and shows the move reach 100%', async () => {
+    const { page, problems } = await open(scriptedStandInCore({ volumes: 200 }));
+    const row = page.getByRole('row', { name: /^vol-00001,/ });
+    await row.waitFor();
+    await row.dragTo(page.locator('[aria-label="Pool lab-2/pool"]'));
+    const dialog = page.getByRole('dialog', { name: 'Move vol-00001' });
+    await dialog.getByText('lab-2/pool has room for vol-00001').waitFor();
+    await shot(page, 'web-move-dialog');
+    await dialog.getByRole('button', { name: 'Move', exact: true }).click();
+    const progress = page.getByRole('progressbar', { name: 'Move of vol-00001' });
+    await progress.waitFor();
+    await page.waitForFunction(() => {
+      const bar = document.querySelector('[role="progressbar"]');
+      return Number(bar?.getAttribute('aria-valuenow')) >= 40;
+    });
+    await shot(page, 'web-move-progress');
+    await page.waitForFunction(
+      () => document.querySelector('[role="progressbar"]')?.getAttribute('aria-valuenow') === '100',
+      undefined,
+      { timeout: 15_000 },
+    );
+    await page.getByRole('row', { name: /^vol-00001, .* on lab-2\/pool/ }).waitFor();
+    await page.getByRole('status').getByText('vol-00001 now lives on lab-2/pool.').waitFor();
+    await shot(page, 'web-move-done');
+    expect(problems.join('\n')).toBe('');
+    await page.close();
+  });
+
+  it('offers the same move from the keyboard: focus a row, press M, choose the pool', async () => {
+    const { page } = await open(scriptedStandInCore({ volumes: 50 }));
+    const row = page.getByRole('row', { name: /^vol-00003,/ });
+    await row.focus();
+    await page.keyboard.press('ArrowDown');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toMatch(
+      /^vol-00004,/,
+    );
+    await page.keyboard.press('m');
+    const chooser = page.getByRole('dialog', { name: 'Move vol-00004 to…' });
+    await chooser.getByRole('radio', { name: /lab-1\/pool/ }).check();
+    await chooser.getByRole('button', { name: 'Continue' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Move vol-00004' });
+    await dialog.getByRole('button', { name: 'Move', exact: true }).waitFor();
+    await page.waitForFunction(
+      () => !document.querySelector('dialog button.primary')?.hasAttribute('disabled'),
+    );
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await page.close();
+  });
+
+  it('adds plan steps by dragging in plan mode', async () => {
+    const { page, problems } = await open(scriptedStandInCore({ volumes: 50 }));
+    await page.getByRole('switch', { name: 'Plan mode' }).click();
+    await page
+      .getByRole('row', { name: /^vol-00001,/ })
+      .dragTo(page.locator('[aria-label="Pool lab-3/pool"]'));
+    await page.getByRole('listitem', { name: 'Step 1: vol-00001 to lab-3/pool' }).waitFor();
+    await page
+      .getByRole('row', { name: /^vol-00002,/ })
+      .dragTo(page.locator('[aria-label="Pool lab-3/pool"]'));
+    await page.getByRole('listitem', { name: 'Step 2: vol-00002 to lab-3/pool' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Run plan' }).isEnabled()).toBe(true);
+    await shot(page, 'web-plan-mode');
+    expect(problems.join('\n')).toBe('');
+    await page.close();
+  });
+
+  it('offers the local lab on an empty store, and looks right in a dark theme', async () => {
+    const { page, problems } = await open(scriptedStandInCore({ empty: true }), 'dark');
+    await page.getByRole('button', { name: 'Start the local lab' }).waitFor();
+    await shot(page, 'web-first-run-dark');
+    await page.getByRole('button', { name: 'Start the local lab' }).click();
+    await page.locator('[aria-label="Pool lab-1/pool"]').waitFor();
+    await shot(page, 'web-lab-started-dark');
+    expect(problems.join('\n')).toBe('');
+    await page.close();
+  });
+});
