@@ -1,12 +1,2 @@
-// Plain-text tables for people: left-aligned columns, two spaces apart, a header row.
-
-export function renderTable(header: string[], rows: string[][]): string {
-  if (rows.length === 0) return `${header.join('  ')}\n(none)\n`;
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
-      .join('  ')
-      .trimEnd();
-  return `${[line(header), ...rows.map(line)].join('\n')}\n`;
-}
+// The agent CLI's tables come from the one implementation both CLIs share.
+export { renderTable } from '../../shared/text-table.js';
