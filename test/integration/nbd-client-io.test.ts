@@ -5,9 +5,11 @@ import { open, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError } from '../../agent/backend/block-backend.js';
+import { openRemoteBackend } from '../../agent/backend/remote-backend.js';
 import { NbdClient } from '../../agent/nbd/client/nbd-client.js';
 import { STATE_HOLE, STATE_ZERO } from '../../agent/nbd/wire.js';
 import {
+  freePort,
   patternBuffer,
   qemuIo,
   type ServerProcess,
@@ -189,6 +191,26 @@ describe('NbdClient with nbdkit', () => {
     await client.close();
     await client.close();
     await expect(client.pread(Buffer.alloc(512), 0)).rejects.toMatchObject({ errno: 'ESHUTDOWN' });
+  });
+});
+
+describe('NbdClient over IPv6', () => {
+  it('reaches nbd://[::1]:PORT/ through the remote backend', async () => {
+    const port = await freePort();
+    const proc = await startNbdkit(['memory', '8M'], { port, host: '::1' });
+    servers.push(proc);
+    const backend = await openRemoteBackend({ url: `nbd://[::1]:${port}/` });
+    try {
+      expect(backend.size()).toBe(8 * MiB);
+      await backend.write(Buffer.alloc(65536, 0x5a), 65536, { fua: true });
+      const back = Buffer.alloc(65536);
+      await backend.read(back, 65536);
+      expect(back.every((b) => b === 0x5a)).toBe(true);
+      const extents = await backend.extents(0, 8 * MiB);
+      expect(extents.length).toBeGreaterThan(0);
+    } finally {
+      await backend.close();
+    }
   });
 });
 

@@ -31,12 +31,17 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-async function waitForPort(port: number, proc: ChildProcess, stderr: () => string): Promise<void> {
+async function waitForPort(
+  port: number,
+  host: string,
+  proc: ChildProcess,
+  stderr: () => string,
+): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${stderr()}`);
     const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, '127.0.0.1');
+      const s = net.connect(port, host);
       s.once('connect', () => {
         s.destroy();
         resolve(true);
@@ -49,14 +54,19 @@ async function waitForPort(port: number, proc: ChildProcess, stderr: () => strin
   throw new Error(`server did not listen on ${port}: ${stderr()}`);
 }
 
-async function startServer(cmd: string, args: string[], port: number): Promise<ServerProcess> {
+async function startServer(
+  cmd: string,
+  args: string[],
+  port: number,
+  host = '127.0.0.1',
+): Promise<ServerProcess> {
   const proc = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr?.on('data', (d: Buffer) => {
     err += d.toString();
   });
   proc.on('error', () => {});
-  await waitForPort(port, proc, () => err);
+  await waitForPort(port, host, proc, () => err);
   const stop = async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((r) => proc.once('exit', r));
@@ -69,14 +79,15 @@ async function startServer(cmd: string, args: string[], port: number): Promise<S
 /** nbdkit in the foreground on 127.0.0.1:port; `plugin` is e.g. ['memory', '64M'] or ['file', f]. */
 export async function startNbdkit(
   plugin: string[],
-  opts: { port?: number; pskFile?: string; readOnly?: boolean; extra?: string[] } = {},
+  opts: { port?: number; host?: string; pskFile?: string; readOnly?: boolean; extra?: string[] } = {},
 ): Promise<ServerProcess> {
   const port = opts.port ?? (await freePort());
-  const args = ['-f', '-p', String(port), '-i', '127.0.0.1'];
+  const host = opts.host ?? '127.0.0.1';
+  const args = ['-f', '-p', String(port), '-i', host];
   if (opts.pskFile) args.push('--tls=require', `--tls-psk=${opts.pskFile}`);
   if (opts.readOnly) args.push('-r');
   args.push(...(opts.extra ?? []), ...plugin);
-  return startServer('nbdkit', args, port);
+  return startServer('nbdkit', args, port, host);
 }
 
 export async function startQemuNbd(file: string, opts: { port?: number } = {}): Promise<ServerProcess> {

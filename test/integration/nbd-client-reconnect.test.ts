@@ -2,12 +2,20 @@
 // wait and complete (and their bytes are really there, checked with qemu-io); with a short timeout
 // they fail with EIO naming the remote; failFast fails at once and still reconnects.
 
+import { randomBytes } from 'node:crypto';
 import { open, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError } from '../../agent/backend/block-backend.js';
 import { openRemoteBackend, type RemoteBackend } from '../../agent/backend/remote-backend.js';
-import { patternBuffer, qemuIo, type ServerProcess, startNbdkit, tempDir } from './nbd-client-peers.js';
+import {
+  patternBuffer,
+  qemuIo,
+  type ServerProcess,
+  startNbdkit,
+  tempDir,
+  writePskFile,
+} from './nbd-client-peers.js';
 
 process.env.FERRY_LOG = 'quiet';
 const MiB = 1024 * 1024;
@@ -34,8 +42,8 @@ async function diskFile(name: string, size = 32 * MiB): Promise<string> {
   return file;
 }
 
-async function serve(file: string, port?: number): Promise<ServerProcess> {
-  const server = await startNbdkit(['file', file], { port });
+async function serve(file: string, port?: number, pskFile?: string): Promise<ServerProcess> {
+  const server = await startNbdkit(['file', file], { port, pskFile });
   servers.push(server);
   return server;
 }
@@ -132,6 +140,30 @@ describe('remote backend link', () => {
     const back = Buffer.alloc(4096);
     await backend.read(back, 0);
     expect(back.every((b) => b === 1)).toBe(true);
+  });
+
+  it('reconnects over TLS-PSK with the same key', async () => {
+    const file = await diskFile('tls.img', 8 * MiB);
+    const key = randomBytes(32);
+    const pskFile = await writePskFile(tmp.dir, 'peer-a', key);
+    const server = await serve(file, undefined, pskFile);
+    const backend = await openRemoteBackend({
+      url: `nbds://peer-a@127.0.0.1:${server.port}/`,
+      pskKey: key,
+      timeoutMs: 20_000,
+    });
+    backends.push(backend);
+    const down = nextState(backend, 'reconnecting');
+    await server.stop();
+    await down;
+    const write = backend.write(patternBuffer(MiB, 5), MiB);
+    const up = nextState(backend, 'connected');
+    await serve(file, server.port, pskFile);
+    await up;
+    await write;
+    const back = Buffer.alloc(MiB);
+    await backend.read(back, MiB);
+    expect(back.equals(patternBuffer(MiB, 5))).toBe(true);
   });
 
   it('closes idempotently and refuses requests afterwards', async () => {
