@@ -1,4 +1,98 @@
-// `ferry`: the console's command-line shell. Placeholder until the console core lands.
+// `ferry`: the console's command-line shell over the console core.
+import { FerryError } from '../../shared/errors.js';
+import { ConsoleCore } from '../core/console/console-core.js';
+import { openStore } from '../core/store/index.js';
+import { type CommandSpec, parseInvocation } from './cli-args.js';
+import type { CliContext, Command } from './cli-context.js';
+import { createOutput, printError } from './cli-output.js';
+import { inventoryCommands } from './commands/inventory-commands.js';
+import { labCommands } from './commands/lab-commands.js';
+
 declare const FERRY_CONSOLE_VERSION: string | undefined;
-const version = typeof FERRY_CONSOLE_VERSION === 'string' ? FERRY_CONSOLE_VERSION : 'dev';
-console.log(`ferry ${version}`);
+const VERSION = typeof FERRY_CONSOLE_VERSION === 'string' ? FERRY_CONSOLE_VERSION : 'dev';
+
+const COMMANDS: Command[] = [...labCommands, ...inventoryCommands];
+
+function help(commands: CommandSpec[]): string {
+  const width = Math.max(...commands.map((c) => c.path.join(' ').length));
+  return [
+    `ferry ${VERSION}: move storage volumes between appliances without downtime`,
+    '',
+    'usage: ferry <command> [options]   (every command takes --json and --store PATH)',
+    '',
+    ...commands.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`),
+    '',
+    'ferry <command> --help shows its usage. Exit codes: 0 ok, 2 bad usage, 3 not found, 4 already exists,',
+    '5 no space, 6 busy, 7 stale epoch, 8 I/O, 9 unreachable, 10 auth, 11 host key, 13 move state, 70 internal.',
+  ].join('\n');
+}
+
+function findCommand(argv: string[]): { command: Command; rest: string[] } | null {
+  let best: { command: Command; rest: string[] } | null = null;
+  for (const command of COMMANDS) {
+    const n = command.path.length;
+    if (argv.length >= n && command.path.every((w, i) => argv[i] === w)) {
+      if (!best || n > best.command.path.length) best = { command, rest: argv.slice(n) };
+    }
+  }
+  return best;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
+    process.stdout.write(`${help(COMMANDS)}\n`);
+    return 0;
+  }
+  if (argv[0] === '--version' || argv[0] === 'version') {
+    process.stdout.write(`ferry ${VERSION}\n`);
+    return 0;
+  }
+  const found = findCommand(argv);
+  if (!found) {
+    return printError(
+      new FerryError(
+        'ERR_INVALID_ARGUMENT',
+        `unknown command ${JSON.stringify(argv.join(' '))}: see ferry help`,
+      ),
+      json,
+    );
+  }
+  let core: ConsoleCore | undefined;
+  try {
+    const inv = parseInvocation(found.command, found.rest);
+    if (inv.values.help) {
+      process.stdout.write(`usage: ${found.command.usage}\n${found.command.summary}\n`);
+      return 0;
+    }
+    const ctx: CliContext = {
+      out: createOutput(inv.json),
+      async core() {
+        if (!core) {
+          const storeOpt = inv.values.store;
+          core = new ConsoleCore({
+            store: openStore({ path: typeof storeOpt === 'string' ? storeOpt : undefined }),
+          });
+        }
+        return core;
+      },
+    };
+    return (await found.command.run(ctx, inv)) ?? 0;
+  } catch (err) {
+    return printError(err, json);
+  } finally {
+    if (core) {
+      core.close();
+      core.store.close();
+    }
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.exitCode = printError(err, false);
+  },
+);
