@@ -3,6 +3,7 @@
 // printed as `error: <message> (<CODE>)` and the exit code comes from the FerryError's code.
 
 import { FerryError, toFerryError } from '../../shared/errors.js';
+import { validateName } from '../../shared/names.js';
 import { RpcClient } from '../rpc/rpc-client.js';
 import { type OptionSpec, parseCommandLine, positionalArgs } from './args.js';
 import { type CtlCommand, usageOf } from './ctl-command.js';
@@ -65,6 +66,7 @@ async function runCtlOrThrow(argv: string[], io: CtlIo): Promise<number> {
     command.positionals,
     usage,
   );
+  checkNames(command, params);
   const control = (args.values.control as string | undefined) ?? process.env.FERRY_AGENT_CONTROL;
   if (!control) {
     throw new FerryError(
@@ -81,6 +83,17 @@ async function runCtlOrThrow(argv: string[], io: CtlIo): Promise<number> {
   } finally {
     client.close();
   }
+}
+
+/** NAME and POOL positionals are checked here so a typo fails before anything is sent. */
+function checkNames(command: CtlCommand, params: string[]): void {
+  command.positionals.forEach((placeholder, i) => {
+    const value = params[i];
+    if (value === undefined) return;
+    const bare = placeholder.replace(/\?$/, '');
+    if (bare === 'POOL') validateName('pool', value);
+    if (bare === 'NAME') validateName(command.words[0] === 'lv' ? 'LV' : command.words[0], value);
+  });
 }
 
 /** The non-option words of argv, skipping the values of options that take one. */

@@ -1,6 +1,7 @@
 // One agent per state dir: a pid file created exclusively. A pid file whose process is gone (the
 // agent was killed) is taken over; one whose process lives is refused.
 
+import { readFileSync } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryError } from '../../shared/errors.js';
@@ -46,11 +47,18 @@ export async function acquireStateLock(dir: string): Promise<StateLock> {
   throw new FerryError('ERR_INTERNAL', `could not lock state dir ${dir}`);
 }
 
+/** A killed agent whose parent has not reaped it yet is a zombie: it holds nothing, so it counts as gone. */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return true;
   }
 }
