@@ -68,15 +68,17 @@ function nextState(backend: RemoteBackend, want: string): Promise<void> {
 describe('remote backend link', () => {
   it('holds requests while the server is down and completes them when it is back', async () => {
     const file = await diskFile('restart.img');
-    const first = await serve(file);
+    // The first server answers writes slowly, so the writes below are surely in flight when it dies.
+    const first = await startNbdkit(['file', file, 'delay-write=300ms'], { extra: ['--filter=delay'] });
+    servers.push(first);
     const backend = await remote(first.port, { timeoutMs: 20_000 });
     await backend.write(Buffer.alloc(MiB, 0x11), 0);
 
-    // Many writes in flight when the server dies.
     const reconnecting = nextState(backend, 'reconnecting');
     const writes = Array.from({ length: 32 }, (_, i) =>
       backend.write(patternBuffer(256 * 1024, i), MiB + i * 256 * 1024),
     );
+    await new Promise((r) => setTimeout(r, 100));
     await first.stop();
     await reconnecting;
     expect(backend.isConnected()).toBe(false);
@@ -164,6 +166,19 @@ describe('remote backend link', () => {
     const back = Buffer.alloc(MiB);
     await backend.read(back, MiB);
     expect(back.equals(patternBuffer(MiB, 5))).toBe(true);
+  });
+
+  it('close() lets requests in flight finish, then refuses new ones', async () => {
+    const file = await diskFile('drain.img', 8 * MiB);
+    const server = await startNbdkit(['file', file, 'delay-write=100ms'], { extra: ['--filter=delay'] });
+    servers.push(server);
+    const backend = await remote(server.port);
+    const writes = Array.from({ length: 16 }, (_, i) => backend.write(Buffer.alloc(65536, i + 1), i * 65536));
+    await new Promise((r) => setTimeout(r, 20));
+    await backend.close();
+    await Promise.all(writes);
+    await expect(backend.write(Buffer.alloc(512), 0)).rejects.toMatchObject({ errno: 'ESHUTDOWN' });
+    await qemuIo(`nbd://127.0.0.1:${server.port}/`, ['read -P 0x10 983040 65536', 'read -P 0x01 0 65536']);
   });
 
   it('closes idempotently and refuses requests afterwards', async () => {
