@@ -13,6 +13,8 @@ import {
   type ResultOf,
   type ValidParamsOf,
 } from './methods.js';
+import type { CallOutcome } from './preload-api.js';
+import { errorInfoOf } from './wire.js';
 
 export interface BridgeHandler {
   /** `params` are already validated (defaults filled in); throw a FerryError to refuse. */
@@ -104,4 +106,17 @@ export function checkEvent(event: unknown): BridgeEvent | FerryError {
   const parsed = bridgeEventSchema.safeParse(event);
   if (parsed.success) return parsed.data;
   return new FerryError('ERR_INTERNAL', `invalid bridge event: ${describeZodIssues(parsed.error)}`);
+}
+
+/** validatedCall as an outcome object, for transports that cannot carry a thrown FerryError (Electron IPC). */
+export async function settleCall(
+  handler: BridgeHandler,
+  method: unknown,
+  params: unknown,
+): Promise<CallOutcome> {
+  try {
+    return { ok: true, result: await validatedCall(handler, method, params) };
+  } catch (err) {
+    return { ok: false, error: errorInfoOf(toFerryError(err)) };
+  }
 }

@@ -5,10 +5,12 @@
 // events.ts   the pushed streams: inventory.changed, move.progress, plan.progress, appliance.status
 // handler.ts  BridgeHandler (what the core implements) and the one validation of calls (validatedCall)
 // wire.ts     the JSON messages of byte transports (the browser shell's WebSocket)
+// preload-api.ts  what Electron's preload exposes as window.ferry
 
 export * from './events.js';
 export * from './fields.js';
 export * from './handler.js';
 export * from './methods.js';
 export * from './model.js';
+export * from './preload-api.js';
 export * from './wire.js';

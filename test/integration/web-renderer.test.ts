@@ -108,11 +108,25 @@ describe.skipIf(!hasChromium)('renderer in Chromium through the web shell', () =
     await dialog.getByRole('button', { name: 'Move', exact: true }).click();
     const progress = page.getByRole('progressbar', { name: 'Move of vol-00001' });
     await progress.waitFor();
+    // Progress updates (4 a second) must not touch the volume table: count its DOM mutations meanwhile.
+    await page.evaluate(() => {
+      const table = document.querySelector('[role="table"]');
+      const counter = { mutations: 0 };
+      Object.assign(window, { ferryTableMutations: counter });
+      new MutationObserver((records) => {
+        counter.mutations += records.length;
+      }).observe(table as Node, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
     await page.waitForFunction(() => {
       const bar = document.querySelector('[role="progressbar"]');
       return Number(bar?.getAttribute('aria-valuenow')) >= 40;
     });
     await shot(page, 'web-move-progress');
+    const tableMutations = await page.evaluate(
+      () =>
+        (window as unknown as { ferryTableMutations: { mutations: number } }).ferryTableMutations.mutations,
+    );
+    expect(tableMutations).toBe(0);
     await page.waitForFunction(
       () => document.querySelector('[role="progressbar"]')?.getAttribute('aria-valuenow') === '100',
       undefined,

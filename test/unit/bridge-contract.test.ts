@@ -11,6 +11,7 @@ import {
   ferryErrorFrom,
   methodNames,
   parseCall,
+  settleCall,
   validatedCall,
 } from '../../shared/bridge/index.js';
 import { FerryError } from '../../shared/errors.js';
@@ -173,5 +174,16 @@ describe('bridge contract: results, events, errors', () => {
     expect(bad).toBeInstanceOf(FerryError);
     expect((bad as FerryError).message).toMatch(/payload\.phase/);
     expect(checkEvent({ type: 'nope', payload: {} })).toBeInstanceOf(FerryError);
+  });
+
+  it('settles a call as an outcome object for IPC (no thrown class crosses contextBridge)', async () => {
+    const { handler } = recordingHandler({ state: 'absent', appliances: [], dir: null });
+    expect(await settleCall(handler, 'lab.status', {})).toEqual({
+      ok: true,
+      result: { state: 'absent', appliances: [], dir: null },
+    });
+    const refused = await settleCall(handler, 'lab.up', { appliances: 0 });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'ERR_INVALID_ARGUMENT' } });
+    expect(JSON.parse(JSON.stringify(refused))).toEqual(refused);
   });
 });
