@@ -12,7 +12,9 @@ export interface Logger {
 
 export function createLogger(component: string, sink: (line: string) => void = defaultSink): Logger {
   const emit = (level: string) => (message: string) => {
-    sink(`${new Date().toISOString()} ${level === 'info' ? '' : `${level.toUpperCase()} `}${component}: ${message}`);
+    sink(
+      `${new Date().toISOString()} ${level === 'info' ? '' : `${level.toUpperCase()} `}${component}: ${message}`,
+    );
   };
   return {
     info: emit('info'),

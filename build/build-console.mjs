@@ -1,8 +1,9 @@
 // Bundles the `ferry` CLI (console core + CLI shell) into dist/ferry.mjs. npm packages stay external:
 // they are installed with the console (better-sqlite3 is native and cannot be bundled).
+
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -35,7 +35,10 @@ export function parseSize(text: string): number {
   }
   const bytes = Number(m[1]) * UNITS[m[2].toUpperCase()];
   if (!Number.isSafeInteger(Math.round(bytes)) || bytes <= 0) {
-    throw new FerryError('ERR_INVALID_SIZE', `invalid size ${JSON.stringify(text)}: must be positive and below 8 PiB`);
+    throw new FerryError(
+      'ERR_INVALID_SIZE',
+      `invalid size ${JSON.stringify(text)}: must be positive and below 8 PiB`,
+    );
   }
   return Math.round(bytes);
 }

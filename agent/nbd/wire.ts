@@ -175,7 +175,11 @@ export function encodeRequestHeader(h: RequestHeader, buf = Buffer.allocUnsafe(R
   return buf;
 }
 
-export function encodeSimpleReply(cookie: bigint, errno: number, buf = Buffer.allocUnsafe(SIMPLE_REPLY_SIZE)) {
+export function encodeSimpleReply(
+  cookie: bigint,
+  errno: number,
+  buf = Buffer.allocUnsafe(SIMPLE_REPLY_SIZE),
+) {
   buf.writeUInt32BE(SIMPLE_REPLY_MAGIC, 0);
   buf.writeUInt32BE(errno, 4);
   buf.writeBigUInt64BE(cookie, 8);
