@@ -331,6 +331,29 @@ export function scriptedStandInCore(options: StandInOptions = {}): StandInCore {
       steps.push({ id: `s${steps.length + 1}`, volume: p.volume, to: p.to });
       return planView(p.name);
     },
+    'appliance.scanHostKey': (p) => ({
+      host: p.host,
+      port: p.port,
+      keyType: 'ssh-ed25519',
+      fingerprint: 'SHA256:u3yJ0V0m9r5r0bqQ2P8X3mM1Yt8c9kq7Zr8dI5m2b1A',
+      knownAs: null,
+    }),
+    'appliance.add': (p) => {
+      if (p.acceptHostKey !== 'SHA256:u3yJ0V0m9r5r0bqQ2P8X3mM1Yt8c9kq7Zr8dI5m2b1A') {
+        throw new FerryError('ERR_HOST_KEY', 'host key not accepted', {
+          fingerprint: 'SHA256:u3yJ0V0m9r5r0bqQ2P8X3mM1Yt8c9kq7Zr8dI5m2b1A',
+        });
+      }
+      if (appliances.some((a) => a.name === p.name)) {
+        throw new FerryError(
+          'ERR_ALREADY_EXISTS',
+          `an appliance named "${p.name}" exists: choose another name`,
+        );
+      }
+      const added = { ...appliance(p.name, p.host), lab: false, hostKey: p.acceptHostKey };
+      appliances = [...appliances, added];
+      return added;
+    },
     'volume.history': (p) => ({
       volume: p.volume,
       epochs: [{ epoch: 1, appliance: 'lab-1', pool: 'pool', lv: 'lv-1', at: now(), reason: 'created' }],

@@ -161,6 +161,40 @@ describe.skipIf(!hasChromium)('renderer in Chromium through the web shell', () =
     await page.close();
   });
 
+  it('shows refusals where the action was taken: an offline target, a name already taken', async () => {
+    const { page } = await open(scriptedStandInCore({ volumes: 20 }));
+    await page
+      .getByRole('row', { name: /^vol-00001,/ })
+      .dragTo(page.locator('[aria-label="Pool lab-3/pool"]'));
+    const dialog = page.getByRole('dialog', { name: 'Move vol-00001' });
+    await dialog.getByText('lab-3 is offline: start it, or pick another pool').waitFor();
+    expect(await dialog.getByRole('button', { name: 'Move', exact: true }).isDisabled()).toBe(true);
+    await shot(page, 'web-move-refused');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+    await page.getByRole('button', { name: 'Add appliance…' }).click();
+    const add = page.getByRole('dialog', { name: 'Add an appliance' });
+    await add.getByLabel('Name').fill('lab-1');
+    await add.getByLabel('Host').fill('10.0.0.5');
+    await add.getByRole('button', { name: 'Connect' }).click();
+    await add.getByText('SHA256:u3yJ0V0m9r5r0bqQ2P8X3mM1Yt8c9kq7Zr8dI5m2b1A').waitFor();
+    await add.getByRole('button', { name: 'Accept key and add' }).click();
+    await add
+      .getByRole('alert')
+      .getByText(/an appliance named "lab-1" exists: choose another name/i)
+      .waitFor();
+    await shot(page, 'web-add-appliance');
+    await add.getByLabel('Name').fill('nas-1');
+    await add.getByRole('button', { name: 'Accept key and add' }).click();
+    await page.getByRole('article', { name: 'Appliance nas-1' }).waitFor();
+
+    await page.getByRole('row', { name: /^vol-00002,/ }).focus();
+    await page.keyboard.press('h');
+    await page.getByRole('dialog', { name: 'History of vol-00002' }).getByText('volume.create').waitFor();
+    await shot(page, 'web-history');
+    await page.close();
+  });
+
   it('adds plan steps by dragging in plan mode', async () => {
     const { page, problems } = await open(scriptedStandInCore({ volumes: 50 }));
     await page.getByRole('switch', { name: 'Plan mode' }).click();
