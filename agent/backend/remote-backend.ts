@@ -33,6 +33,11 @@ export interface RemoteBackendOptions {
   maxInFlight?: number;
   /** Fail requests at once with EIO while the link is down (the link still reconnects). */
   failFast?: boolean;
+  /**
+   * Requests in flight with no reply for this long mean a hung server or a cut network: the link is
+   * dropped and re-established. Default: half of timeoutMs, within 5..30 s.
+   */
+  stallTimeoutMs?: number;
   log?: Logger;
 }
 
@@ -65,6 +70,7 @@ export async function openRemoteBackend(opts: RemoteBackendOptions): Promise<Rem
     tls,
     connections: opts.connections,
     maxInFlight: opts.maxInFlight,
+    stallTimeoutMs: opts.stallTimeoutMs ?? Math.min(30_000, Math.max(5_000, (opts.timeoutMs ?? 60_000) / 2)),
     log,
   };
   const where = describeNbdUrl(url);

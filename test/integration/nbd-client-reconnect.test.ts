@@ -124,6 +124,34 @@ describe('remote backend link', () => {
     expect(waited).toBeLessThan(3000);
   });
 
+  it('drops a link whose server hangs (SIGSTOP) and fails fast, then recovers after SIGCONT', async () => {
+    const file = await diskFile('hang.img', 8 * MiB);
+    const server = await serve(file);
+    const backend = await openRemoteBackend({
+      url: `nbd://127.0.0.1:${server.port}/`,
+      failFast: true,
+      stallTimeoutMs: 500,
+      timeoutMs: 5_000,
+    });
+    backends.push(backend);
+    await backend.write(Buffer.alloc(4096, 3), 0);
+    server.proc.kill('SIGSTOP');
+    try {
+      const started = Date.now();
+      const err = await backend.read(Buffer.alloc(4096), 0).catch((e: unknown) => e);
+      expect((err as BackendError).errno).toBe('EIO');
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(backend.isConnected()).toBe(false);
+    } finally {
+      server.proc.kill('SIGCONT');
+    }
+    const up = nextState(backend, 'connected');
+    await up;
+    const back = Buffer.alloc(4096);
+    await backend.read(back, 0);
+    expect(back.every((b) => b === 3)).toBe(true);
+  });
+
   it('fails fast while the link is down and reconnects in the background', async () => {
     const file = await diskFile('failfast.img');
     const server = await serve(file);

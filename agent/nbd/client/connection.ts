@@ -23,6 +23,8 @@ export interface ConnectionOptions {
   tls?: PskCredentials;
   maxInFlight: number;
   connectTimeoutMs: number;
+  /** Declare the link dead when requests are in flight and nothing arrives for this long; 0 = never. */
+  stallTimeoutMs: number;
   log: Logger;
 }
 
@@ -49,6 +51,9 @@ export class NbdConnection implements ReplySink {
   private readonly deathListeners = new Set<(err: Error) => void>();
   private drained: (() => void) | null = null;
   private closing: Promise<void> | null = null;
+  /** Last time a reply byte arrived or the connection went from idle to busy (stall watchdog). */
+  private lastProgressAt = Date.now();
+  private watchdog: NodeJS.Timeout | null = null;
 
   private constructor(
     private readonly socket: Duplex,
@@ -64,6 +69,10 @@ export class NbdConnection implements ReplySink {
     socket.on('end', () => this.die(new Error('the server closed the connection')));
     socket.on('close', () => this.die(new Error('the connection closed')));
     if (leftover.length > 0) this.onData(leftover);
+    if (opts.stallTimeoutMs > 0) {
+      this.watchdog = setInterval(() => this.checkStall(), Math.max(50, opts.stallTimeoutMs / 4));
+      this.watchdog.unref();
+    }
   }
 
   static async open(opts: ConnectionOptions): Promise<NbdConnection> {
@@ -210,6 +219,7 @@ export class NbdConnection implements ReplySink {
     const free = this.opts.maxInFlight - this.inFlight.size;
     const count = Math.min(free, this.toIssue.length - this.toIssueHead);
     if (count <= 0) return;
+    if (this.inFlight.size === 0) this.lastProgressAt = Date.now();
     const headers = Buffer.allocUnsafe(REQUEST_HEADER_SIZE * count);
     const socket = this.socket as net.Socket;
     socket.cork();
@@ -251,6 +261,7 @@ export class NbdConnection implements ReplySink {
 
   private onData(chunk: Buffer): void {
     if (isTerminal(this.state)) return;
+    this.lastProgressAt = Date.now();
     try {
       this.parser.feed(chunk);
     } catch (err) {
@@ -268,8 +279,17 @@ export class NbdConnection implements ReplySink {
     return queued;
   }
 
+  /** A server that keeps the socket open but stops answering (hung, or a network partition). */
+  private checkStall(): void {
+    const silentMs = Date.now() - this.lastProgressAt;
+    if (this.inFlight.size > 0 && silentMs > this.opts.stallTimeoutMs) {
+      this.die(new Error(`no reply for ${silentMs} ms with ${this.inFlight.size} requests in flight`));
+    }
+  }
+
   private die(err: Error): void {
     if (isTerminal(this.state)) return;
+    if (this.watchdog) clearInterval(this.watchdog);
     const wasClosing = this.state === 'CLOSING';
     // A server that hangs up after our DISC, with nothing in flight, closed cleanly.
     if (wasClosing && this.inFlight.size === 0) {
@@ -314,6 +334,7 @@ export class NbdConnection implements ReplySink {
     const timer = setTimeout(() => socket.destroy(), CLOSE_DRAIN_MS);
     await closed;
     clearTimeout(timer);
+    if (this.watchdog) clearInterval(this.watchdog);
     if (!isTerminal(this.state)) this.setState('CLOSED');
   }
 

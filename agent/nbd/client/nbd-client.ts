@@ -23,6 +23,12 @@ export interface NbdClientOptions {
   maxInFlight?: number;
   /** Default 10 000. */
   connectTimeoutMs?: number;
+  /**
+   * The link is declared dead (NbdLinkError) when requests are in flight and no reply byte arrives
+   * for this long: a hung server or a network partition, which TCP alone reports only after minutes.
+   * Default 0: never.
+   */
+  stallTimeoutMs?: number;
   log?: Logger;
 }
 
@@ -58,6 +64,7 @@ export class NbdClient {
       tls: opts.tls,
       maxInFlight: opts.maxInFlight ?? 64,
       connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+      stallTimeoutMs: opts.stallTimeoutMs ?? 0,
       log,
     };
     const first = await NbdConnection.open(connOpts);
@@ -310,6 +317,9 @@ function validateOptions(opts: NbdClientOptions): void {
   if (opts.tls && (!opts.tls.identity || opts.tls.key.length === 0)) bad('TLS needs a PSK identity and key');
   if (opts.connections !== undefined && !(Number.isInteger(opts.connections) && opts.connections >= 1)) {
     bad(`connections must be a positive integer, not ${opts.connections}`);
+  }
+  if (opts.stallTimeoutMs !== undefined && !(opts.stallTimeoutMs >= 0)) {
+    bad(`stallTimeoutMs must be 0 or more, not ${opts.stallTimeoutMs}`);
   }
   if (opts.maxInFlight !== undefined && !(Number.isInteger(opts.maxInFlight) && opts.maxInFlight >= 1)) {
     bad(`maxInFlight must be a positive integer, not ${opts.maxInFlight}`);
