@@ -9,7 +9,6 @@
 // the engine holds at most one chunk lock per worker and never waits for a lock while holding one.
 
 import { FerryError } from '../../shared/errors.js';
-import type { BlockBackend } from '../backend/block-backend.js';
 import { type MirrorCoordinator, MirrorStage } from '../backend/mirror-stage.js';
 import { createLogger, type Logger } from '../log.js';
 import { Checkpointer } from './checkpointer.js';
@@ -21,8 +20,8 @@ import { type ByteRange, DEFAULT_DIRTY_GRANULE, DirtyMap } from './dirty-map.js'
 import { isTerminalPhase, type MoveCheckpoint, type MovePhase, type MoveProgress } from './move-types.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { ChunkLocks } from './range-lock.js';
-import { sleep } from './sleep.js';
 import { TargetLink } from './target-link.js';
+import { reopenWithBackoff } from './target-recovery.js';
 import { type CopyRate, CopyThrottle } from './throttle.js';
 import { WriteIntentLog } from './write-intent.js';
 
@@ -63,6 +62,7 @@ export class CopyEngine implements MirrorCoordinator {
   private cutoverPauseMs: number | null = null;
   private lastTargetFlush = performance.now();
   private running: Promise<MoveOutcome> | null = null;
+  private started = false;
 
   constructor(options: CopyEngineOptions) {
     this.opts = resolveCopyOptions(options);
@@ -127,9 +127,12 @@ export class CopyEngine implements MirrorCoordinator {
     this.changed(true);
   }
 
-  /** Ends the move before cutover, leaving source and mapping as they are. Too late once cut over. */
+  /**
+   * Ends the move before cutover, leaving source and mapping as they are. During a cutover it stops
+   * the switch unless the volume layer has already been told to go ahead: then the move ends done.
+   */
   abort(): Promise<MoveOutcome> {
-    if (!isTerminalPhase(this.phase) && this.phase !== 'cutover') {
+    if (!isTerminalPhase(this.phase)) {
       this.abortRequested = true;
       this.active = false;
       this.stopper.abort(new FerryError('ERR_MOVE_STATE', 'the move was aborted'));
@@ -230,6 +233,7 @@ export class CopyEngine implements MirrorCoordinator {
   // --- the run loop ---
 
   private async run(): Promise<MoveOutcome> {
+    this.started = true;
     this.checkpointer.start((err) => this.failMove(err));
     this.log.info(
       `start: ${this.size} bytes, cursor ${this.frontier.cursor}, ${this.dirty.dirtyBytes} bytes dirty, chunk ${this.opts.chunkSize} x ${this.opts.parallel}`,
@@ -344,32 +348,19 @@ export class CopyEngine implements MirrorCoordinator {
     // Closing the dead target settles its requests, so none can land after the catch-up copy.
     await this.link.current.close().catch(() => {});
     await this.link.drained();
-    let delay = this.opts.retryInitialMs;
-    for (;;) {
-      this.checkStopped();
-      let next: BlockBackend | undefined;
-      try {
-        next = await this.opts.reopenTarget();
-      } catch (err) {
-        this.log.warn(`target still unreachable (${errorText(err)}); next try in ${delay} ms`);
-        await sleep(delay, this.stopper.signal);
-        delay = Math.min(delay * 2, this.opts.retryMaxMs);
-        continue;
-      }
-      if (next.size() < this.size) {
-        await next.close().catch(() => {});
-        throw new FerryError(
-          'ERR_TARGET_TOO_SMALL',
-          `the reopened target has ${next.size()} bytes, need ${this.size}`,
-        );
-      }
-      await this.link.replace(next);
-      this.targetReadsZero = false;
-      this.reporter.resetRate();
-      this.log.info(`target is back; ${this.dirty.dirtyBytes} dirty bytes to copy again`);
-      this.setPhase('copying');
-      return;
-    }
+    const next = await reopenWithBackoff({
+      reopen: () => this.opts.reopenTarget(),
+      minSize: this.size,
+      initialDelayMs: this.opts.retryInitialMs,
+      maxDelayMs: this.opts.retryMaxMs,
+      signal: this.stopper.signal,
+      log: this.log,
+    });
+    await this.link.replace(next);
+    this.targetReadsZero = false;
+    this.reporter.resetRate();
+    this.log.info(`target is back; ${this.dirty.dirtyBytes} dirty bytes to copy again`);
+    this.setPhase('copying');
   }
 
   private onTargetFailure(err: unknown): void {
@@ -426,7 +417,7 @@ export class CopyEngine implements MirrorCoordinator {
   /** Progress changed; `persist` also writes a checkpoint soon (phase changes, pause/resume). */
   private changed(persist = false): void {
     this.reporter.changed();
-    if (persist && this.running) this.checkpointer.persistNow().catch((err) => this.failMove(err));
+    if (persist && this.started) this.checkpointer.persistNow().catch((err) => this.failMove(err));
   }
 }
 

@@ -42,7 +42,8 @@ export interface CopyEngineOptions {
   id: string;
   vv: string;
   source: BlockBackend;
-  target: BlockBackend;
+  /** null: the target cannot be reached now (an agent resuming): the move starts degraded and reopens it. */
+  target: BlockBackend | null;
   /** Bytes per chunk (default 4 MiB); a multiple of 64 KiB between 64 KiB and 64 MiB. */
   chunkSize?: number;
   /** Chunks copied at the same time (default 4). */
@@ -111,7 +112,7 @@ export function resolveCopyOptions(opts: CopyEngineOptions): ResolvedCopyOptions
   if (!opts.id || !opts.vv)
     throw new FerryError('ERR_INVALID_ARGUMENT', 'a move needs an id and a volume name');
   const sourceSize = opts.source.size();
-  const targetSize = opts.target.size();
+  const targetSize = opts.target?.size() ?? Number.POSITIVE_INFINITY;
   if (targetSize < sourceSize) {
     throw new FerryError(
       'ERR_TARGET_TOO_SMALL',
@@ -119,7 +120,7 @@ export function resolveCopyOptions(opts: CopyEngineOptions): ResolvedCopyOptions
       { targetSize, sourceSize },
     );
   }
-  if (opts.target.capabilities().readOnly) {
+  if (opts.target?.capabilities().readOnly) {
     throw new FerryError('ERR_INVALID_ARGUMENT', `the target of volume ${opts.vv} is read-only`);
   }
   return {

@@ -3,8 +3,7 @@
 // only used once every request to the old one has settled, and remembers which regions were written
 // since the last successful flush: if the target fails, those may be lost and must be copied again.
 
-import type { BlockBackend } from '../backend/block-backend.js';
-import { BackendError } from '../backend/block-backend.js';
+import { type BackendCapabilities, BackendError, type BlockBackend } from '../backend/block-backend.js';
 import { DirtyMap } from './dirty-map.js';
 
 export class TargetDownError extends BackendError {
@@ -29,13 +28,15 @@ export class TargetLink {
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
 
+  /** A null target is not reachable yet (a restarted agent resuming): the link starts down. */
   constructor(
-    target: BlockBackend,
+    target: BlockBackend | null,
     private readonly volumeSize: number,
     private readonly granule: number,
     private readonly events: TargetLinkEvents,
   ) {
-    this.target = target;
+    this.target = target ?? new UnavailableTarget(volumeSize);
+    if (!target) this.downReason = 'not opened yet';
     this.unflushed = new DirtyMap(volumeSize, granule);
   }
 
@@ -117,4 +118,36 @@ export class TargetLink {
     this.downReason = null;
     if (old !== next) await old.close().catch(() => {});
   }
+}
+
+/** Stands in for a target that could not be opened; every request fails. */
+class UnavailableTarget implements BlockBackend {
+  constructor(private readonly bytes: number) {}
+  size(): number {
+    return this.bytes;
+  }
+  capabilities(): BackendCapabilities {
+    return {
+      readOnly: true,
+      canFlush: false,
+      canFua: false,
+      canTrim: false,
+      canZero: false,
+      canFastZero: false,
+      canCache: false,
+      canExtents: false,
+      canMultiConn: false,
+    };
+  }
+  private fail(): Promise<never> {
+    return Promise.reject(new TargetDownError('not opened yet'));
+  }
+  read = () => this.fail();
+  write = () => this.fail();
+  flush = () => this.fail();
+  trim = () => this.fail();
+  zero = () => this.fail();
+  extents = () => this.fail();
+  cache = () => this.fail();
+  async close(): Promise<void> {}
 }

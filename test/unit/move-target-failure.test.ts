@@ -81,3 +81,46 @@ describe('move: target failure', () => {
     expect(targetData.equals(source.data)).toBe(true);
   });
 });
+
+describe('move: target unreachable at start (an agent resuming)', () => {
+  it('starts degraded, reopens the target and completes', async () => {
+    const size = 4 * MiB;
+    const source = new TestMemoryBackend(size, {}, patternBuffer(size, 13));
+    const targetData = Buffer.alloc(size);
+    let tries = 0;
+    const { engine, checkpoints } = makeEngine({
+      source,
+      target: null,
+      reopenTarget: async () => {
+        if (++tries < 3) throw new Error('no route to host (test)');
+        return new TestMemoryBackend(size, {}, targetData);
+      },
+    });
+    expect((await engine.start()).phase).toBe('done');
+    expect(tries).toBe(3);
+    expect(checkpoints.some((c) => c.phase === 'degraded')).toBe(true);
+    expect(targetData.equals(source.data)).toBe(true);
+  });
+
+  it('can be aborted while the target stays away, and refuses a reopened target that is too small', async () => {
+    const size = 4 * MiB;
+    const hanging = makeEngine({
+      source: new TestMemoryBackend(size),
+      target: null,
+      reopenTarget: () => new Promise(() => {}), // a connect that never returns
+    });
+    const run = hanging.engine.start();
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await hanging.engine.abort()).phase).toBe('aborted');
+    expect((await run).phase).toBe('aborted');
+
+    const small = makeEngine({
+      source: new TestMemoryBackend(size),
+      target: null,
+      reopenTarget: async () => new TestMemoryBackend(size / 2),
+    });
+    const outcome = await small.engine.start();
+    expect(outcome.phase).toBe('failed');
+    expect(outcome.error).toMatch(/reopened target has 2097152 bytes/);
+  });
+});

@@ -1,0 +1,66 @@
+// Reopening a move's target after a failure: exponential backoff between tries, abortable, and a
+// reopened target smaller than the volume is refused for good (it is not the LV the move started on).
+
+import { FerryError } from '../../shared/errors.js';
+import type { BlockBackend } from '../backend/block-backend.js';
+import type { Logger } from '../log.js';
+import { sleep } from './sleep.js';
+
+export interface ReopenOptions {
+  reopen(): Promise<BlockBackend>;
+  minSize: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/** Tries reopen() until it gives a usable target. Rejects only when aborted or on a too-small target. */
+export async function reopenWithBackoff(opts: ReopenOptions): Promise<BlockBackend> {
+  let delay = opts.initialDelayMs;
+  for (;;) {
+    opts.signal.throwIfAborted();
+    let next: BlockBackend;
+    try {
+      next = await abortable(opts.reopen(), opts.signal);
+    } catch (err) {
+      opts.signal.throwIfAborted();
+      opts.log.warn(
+        `target still unreachable (${err instanceof Error ? err.message : String(err)}); next try in ${delay} ms`,
+      );
+      await sleep(delay, opts.signal);
+      delay = Math.min(delay * 2, opts.maxDelayMs);
+      continue;
+    }
+    if (next.size() < opts.minSize) {
+      await next.close().catch(() => {});
+      throw new FerryError(
+        'ERR_TARGET_TOO_SMALL',
+        `the reopened target has ${next.size()} bytes but the volume needs ${opts.minSize}: is it still the same LV?`,
+      );
+    }
+    return next;
+  }
+}
+
+/** Settles with `work` unless the signal fires first; a target opened after the abort is closed. */
+function abortable(work: Promise<BlockBackend>, signal: AbortSignal): Promise<BlockBackend> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      work.then((late) => late.close()).catch(() => {});
+      reject(signal.reason);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
