@@ -159,6 +159,13 @@ describe('NbdClient with nbdkit', () => {
     const one = await connect(single, { connections: 4 });
     expect(one.canMultiConn).toBe(false);
     expect(one.connectionCount).toBe(1);
+
+    // A server that caps its clients: the client keeps the connections it got.
+    const capped = await startNbdkit(['memory', '8M', 'limit=2'], { extra: ['--filter=limit'] });
+    servers.push(capped);
+    const two = await connect(capped, { connections: 4 });
+    expect(two.connectionCount).toBe(2);
+    await two.pwrite(Buffer.alloc(4096, 9), 0);
   });
 
   it('surfaces server errors as BackendError with the errno', async () => {
