@@ -79,7 +79,14 @@ export async function inspectDevice(path: string, ctx: InspectContext = {}): Pro
     );
     evidence.push('magic scan');
   } catch (err) {
-    evidence.push(`magic scan failed: ${(err as Error).message}`);
+    const why = (err as Error).message;
+    evidence.push(`magic scan failed: ${why}`);
+    // Not knowing what is on a disk is no proof that it is empty.
+    problems.push({
+      code: 'unreadable',
+      message: `${dev} could not be read to check what it holds (${why})`,
+      loss: `whatever ${dev} holds (it could not be read)`,
+    });
   }
   const probe = await probeWithUtilLinux(info.path);
   signatures.push(...probe.signatures);
@@ -158,7 +165,7 @@ async function rootDiskProblems(
   return [
     {
       code: 'root-disk',
-      message: `${dev} holds the root filesystem (/) of this machine (${root.fsType} on /dev/${rootName}); Ferry never takes it`,
+      message: `${dev} holds the root filesystem (/) of this machine (${root.fsType} on /dev/${rootName})`,
       loss: `the root filesystem of this machine on ${dev}: the system would stop working`,
     },
   ];

@@ -9,6 +9,7 @@ export type DeviceProblemCode =
   | 'loop-backing'
   | 'in-other-pool'
   | 'busy'
+  | 'unreadable'
   | 'partitions'
   | 'partition-table'
   | 'filesystem'
