@@ -13,8 +13,16 @@ export interface StateLock {
   release(): Promise<void>;
 }
 
+/** Lock files this process holds: a pid file naming our own pid is stale unless it is in here. */
+const heldHere = new Set<string>();
+
 export async function acquireStateLock(dir: string): Promise<StateLock> {
   const path = join(dir, LOCK_FILE);
+  if (heldHere.has(path)) {
+    throw new FerryError('ERR_ALREADY_EXISTS', `state dir ${dir} is already open in this agent`, {
+      stateDir: dir,
+    });
+  }
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const handle = await open(path, 'wx', 0o600);
@@ -23,10 +31,12 @@ export async function acquireStateLock(dir: string): Promise<StateLock> {
       await handle.close();
       await fsyncDir(dir);
       let released = false;
+      heldHere.add(path);
       return {
         async release() {
           if (released) return;
           released = true;
+          heldHere.delete(path);
           await rm(path, { force: true });
         },
       };

@@ -66,13 +66,13 @@ export class StateStore {
     return parsed.data;
   }
 
-  write(doc: string, value: unknown): Promise<void> {
+  async write(doc: string, value: unknown): Promise<void> {
     const path = this.docPath(doc);
     const text = `${JSON.stringify(value, null, 2)}\n`;
     return this.enqueue(doc, () => writeFileAtomic(path, text));
   }
 
-  remove(doc: string): Promise<void> {
+  async remove(doc: string): Promise<void> {
     const path = this.docPath(doc);
     return this.enqueue(doc, async () => {
       await rm(path, { force: true });
