@@ -26,7 +26,8 @@ import { type CopyRate, CopyThrottle } from './throttle.js';
 import { WriteIntentLog } from './write-intent.js';
 
 export interface MoveOutcome {
-  phase: 'done' | 'aborted' | 'failed';
+  /** stopped: the agent is shutting down; the journal keeps the phase and a restart resumes. */
+  phase: 'done' | 'aborted' | 'failed' | 'stopped';
   error?: string;
   cutoverPauseMs: number | null;
 }
@@ -54,6 +55,7 @@ export class CopyEngine implements MirrorCoordinator {
   /** The mirror writes to the target only while this holds (not after abort, failure or cutover). */
   private active = true;
   private abortRequested = false;
+  private stopRequested = false;
   private fatal: Error | null = null;
   private targetReadsZero: boolean;
   private verified = false;
@@ -136,6 +138,19 @@ export class CopyEngine implements MirrorCoordinator {
       this.abortRequested = true;
       this.active = false;
       this.stopper.abort(new FerryError('ERR_MOVE_STATE', 'the move was aborted'));
+      this.unpause?.();
+    }
+    return this.start();
+  }
+
+  /**
+   * Agent shutdown: stops copying and checkpoints without ending the move, so the next start of the
+   * agent resumes it. The mirror stays as it is until the volume layer closes the chain.
+   */
+  stop(): Promise<MoveOutcome> {
+    if (!isTerminalPhase(this.phase) && !this.abortRequested) {
+      this.stopRequested = true;
+      this.stopper.abort(new FerryError('ERR_SHUTTING_DOWN', 'the agent is stopping'));
       this.unpause?.();
     }
     return this.start();
@@ -250,7 +265,9 @@ export class CopyEngine implements MirrorCoordinator {
       }
       this.setPhase('done');
     } catch (err) {
-      if (this.abortRequested && !this.fatal) {
+      if (this.stopRequested && !this.fatal) {
+        this.log.info(`stopped in phase ${this.phase}; the next start resumes the move`);
+      } else if (this.abortRequested && !this.fatal) {
         this.setPhase('aborted');
       } else {
         this.fatal ??= err instanceof Error ? err : new Error(String(err));
@@ -258,15 +275,18 @@ export class CopyEngine implements MirrorCoordinator {
         this.setPhase('failed');
       }
     } finally {
-      this.active = false;
+      // A stopped move keeps mirroring (and marking intents) until the volume layer closes the chain.
+      if (isTerminalPhase(this.phase)) this.active = false;
       this.unpause?.();
       await this.checkpointer.stop();
       await this.checkpointer.persistNow().catch((err) => this.log.error(`final checkpoint: ${String(err)}`));
       await this.reporter.finish();
     }
-    const { phase } = this;
+    const phase: MoveOutcome['phase'] = isTerminalPhase(this.phase)
+      ? (this.phase as MoveOutcome['phase'])
+      : 'stopped';
     return {
-      phase: phase as MoveOutcome['phase'],
+      phase,
       cutoverPauseMs: this.cutoverPauseMs,
       ...(this.fatal ? { error: this.fatal.message } : {}),
     };
@@ -288,7 +308,7 @@ export class CopyEngine implements MirrorCoordinator {
       signal: this.stopper.signal,
       targetReadsZero: this.targetReadsZero,
       gate: () => this.gate(),
-      stopping: () => this.abortRequested || this.fatal !== null,
+      stopping: () => this.abortRequested || this.stopRequested || this.fatal !== null,
       onProgress: () => this.changed(),
       onMismatch: (offset) => {
         this.mismatches++;

@@ -5,6 +5,7 @@
 
 import { z } from 'zod';
 import { FerryError } from '../../shared/errors.js';
+import { mappingSchema } from '../../shared/rpc/common.js';
 import { MOVE_PHASES, type MoveCheckpoint, type MovePhase } from './move-types.js';
 
 /** The part of the agent's StateStore a journal needs. read() of a missing document: undefined or null. */
@@ -14,12 +15,6 @@ export interface JsonDocumentStore {
 }
 
 const nonNegative = z.number().int().nonnegative();
-
-const endpointSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('lv'), pool: z.string().min(1), name: z.string().min(1) }),
-  z.object({ kind: z.literal('nbd'), url: z.string().min(1), pskIdentity: z.string().min(1) }),
-]);
-export type MoveEndpoint = z.infer<typeof endpointSchema>;
 
 const checkpointSchema = z.object({
   phase: z.enum(MOVE_PHASES),
@@ -42,8 +37,9 @@ export const moveRecordSchema = z.object({
   version: z.literal(1),
   id: z.string().min(1),
   vv: z.string().min(1),
-  source: endpointSchema,
-  target: endpointSchema,
+  /** The vv's mapping when the move started, and the one cutover switches it to. */
+  source: mappingSchema,
+  target: mappingSchema,
   options: z.object({
     chunkSize: z.number().int().positive(),
     parallel: z.number().int().positive(),
@@ -62,10 +58,11 @@ export const moveRecordSchema = z.object({
 export type MoveRecord = z.infer<typeof moveRecordSchema>;
 export type MoveOptionsRecord = MoveRecord['options'];
 
-export const MOVE_DOCUMENT_PREFIX = 'move-';
+export const MOVE_DOCUMENT_PREFIX = 'moves.';
+export const MOVE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 export function moveDocumentName(id: string): string {
-  if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
+  if (!MOVE_ID_PATTERN.test(id)) {
     throw new FerryError('ERR_INVALID_ARGUMENT', `move id ${JSON.stringify(id)} is not valid`);
   }
   return `${MOVE_DOCUMENT_PREFIX}${id}`;

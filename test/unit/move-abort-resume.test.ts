@@ -135,3 +135,30 @@ describe('move: checkpoint of a quiet move', () => {
     expect((await run).phase).toBe('done');
   });
 });
+
+describe('move: stop at agent shutdown', () => {
+  it('keeps the phase in the checkpoint, and a new engine resumes to the end', async () => {
+    const size = 8 * MiB;
+    const source = new TestMemoryBackend(size, {}, patternBuffer(size, 45));
+    const targetData = Buffer.alloc(size);
+    const slow = new FaultInjectingStage(new TestMemoryBackend(size, {}, targetData), {
+      delayMs: { write: 3 },
+    });
+    const first = makeEngine({ source, target: slow, chunkSize: 256 * 1024 });
+    first.engine.start();
+    await waitFor(() => first.engine.progress().copiedBytes >= size / 4);
+    const stopped = await first.engine.stop();
+    expect(stopped.phase).toBe('stopped');
+    const last = first.checkpoints[first.checkpoints.length - 1];
+    expect(last.phase).toBe('copying');
+    expect(last.cursor).toBeGreaterThan(0);
+    const second = makeEngine({
+      source,
+      target: new TestMemoryBackend(size, {}, targetData),
+      chunkSize: 256 * 1024,
+      checkpoint: last,
+    });
+    expect((await second.engine.start()).phase).toBe('done');
+    expect(targetData.equals(source.data)).toBe(true);
+  });
+});

@@ -11,8 +11,8 @@ function newRecord(id = 'mv-1') {
   return {
     id,
     vv: 'vol1',
-    source: { kind: 'lv' as const, pool: 'fast', name: 'vol1' },
-    target: { kind: 'nbd' as const, url: 'nbds://127.0.0.12:10809/lv-vol1', pskIdentity: 'ferry-mv-1' },
+    source: { kind: 'local' as const, pool: 'fast', lv: 'vol1' },
+    target: { kind: 'remote' as const, url: 'nbds://127.0.0.12:10809/slow/vol1', pskIdentity: 'ferry-mv-1' },
     options: {
       chunkSize: 4 * MiB,
       parallel: 4,
