@@ -195,6 +195,9 @@ async function go(
     }
   }
   if (size < 0) throw new NbdHandshakeError('protocol', `${where} acknowledged GO without NBD_INFO_EXPORT`);
+  if (!Number.isSafeInteger(size)) {
+    throw new NbdHandshakeError('protocol', `${where} announced an export size (${size}) past 2^53 bytes`);
+  }
   return { size, flags, blockSizes: sanitizeBlockSizes(blockSizes) };
 }
 
