@@ -5,6 +5,7 @@
 import { toFerryError } from '../shared/errors.js';
 import { runCtl } from './cli/ctl.js';
 import { runServe } from './daemon/serve-command.js';
+import { runNbdFileCommand } from './nbd-file-command.js';
 import { runHostWriter } from './tools/host-writer.js';
 import { AGENT_VERSION } from './version.js';
 
@@ -26,9 +27,7 @@ async function main(argv: string[]): Promise<number> {
     case 'ctl':
       return runCtl(rest);
     case 'nbd-file':
-      // TODO: dispatch to runNbdFileCommand(rest) from ./nbd-file-command.js once it exists.
-      process.stderr.write('error: nbd-file is not built into this agent yet (ERR_UNSUPPORTED)\n');
-      return 16;
+      return runNbdFileCommand(rest);
     case 'host-writer':
       return runHostWriter(rest);
     case '--version':
