@@ -63,8 +63,12 @@ export class NbdConnection implements ReplySink {
     reads: ReadRoute | null,
   ) {
     this.parser = new ReplyParser(this, info.allocationContext);
-    if (reads) reads.sink = (chunk) => this.onData(chunk);
-    else socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (reads) {
+      reads.sink = (chunk) => this.onData(chunk);
+      socket.resume(); // flowing, so the end of the stream is reported even with no 'data' listener
+    } else {
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    }
     socket.on('error', (err: Error) => this.die(err));
     socket.on('end', () => this.die(new Error('the server closed the connection')));
     socket.on('close', () => this.die(new Error('the connection closed')));
