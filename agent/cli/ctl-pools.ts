@@ -27,9 +27,15 @@ export const poolCommands: CtlCommand[] = [
   {
     words: ['pool', 'add'],
     positionals: ['NAME'],
-    synopsis: '(--dir PATH [--capacity SIZE] | --device PATH[,PATH...])',
-    summary: 'add a pool of sparse files in a folder, or of whole block devices',
-    options: { dir: { type: 'string' }, device: { type: 'string' }, capacity: { type: 'string' } },
+    synopsis: '(--dir PATH [--capacity SIZE] | --device PATH[,PATH...] [--force])',
+    summary:
+      'add a pool of sparse files in a folder, or of whole block devices (--force: even ones holding data)',
+    options: {
+      dir: { type: 'string' },
+      device: { type: 'string' },
+      capacity: { type: 'string' },
+      force: { type: 'boolean' },
+    },
     async run({ args, params: [name], client, usage }) {
       const dir = stringOption(args, 'dir');
       const device = stringOption(args, 'device');
@@ -56,9 +62,17 @@ export const poolCommands: CtlCommand[] = [
           );
         }
         const devices = (device ?? '').split(',').filter((d) => d !== '');
-        info = await client.call(poolAdd, { kind: 'device', name, devices: devices.map((d) => resolve(d)) });
+        const force = args.values.force === true ? { force: true } : {};
+        info = await client.call(poolAdd, {
+          kind: 'device',
+          name,
+          devices: devices.map((d) => resolve(d)),
+          ...force,
+        });
       }
-      return { json: info, human: `pool ${info.name} added: ${formatSize(info.free)} free\n` };
+      // --force: say exactly what was destroyed, device by device, before the success line.
+      const forced = (info.forced ?? []).map((f) => `${f.device}: ${f.loss}\n`).join('');
+      return { json: info, human: `${forced}pool ${info.name} added: ${formatSize(info.free)} free\n` };
     },
   },
   {

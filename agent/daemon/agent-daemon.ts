@@ -50,7 +50,7 @@ export class AgentDaemon {
     try {
       const inventory = await Inventory.load(store);
       const events = new EventBus();
-      const pools = new PoolService(inventory, events);
+      const pools = new PoolService(inventory, events, log.child('pools'));
       let provider: VolumeExportProvider | undefined;
       let nbd: NbdServer | undefined;
       const chains = new ChainFactory({

@@ -1,10 +1,11 @@
 // A device pool: existing block devices (disks, partitions, LVM LVs, loop devices); one LV is one
 // whole device. An LV created with a size gets the smallest free device at least that large (best
-// fit). Devices are checked unused (not mounted, not held, not partitioned) when the pool is added.
+// fit). Devices are checked by agent/safety (unused, no data on them) when the pool is added.
 
 import { FerryError } from '../../shared/errors.js';
+import { type AdmitOptions, admitDevices, type ForcedDevice } from '../safety/device-admission.js';
 import type { LvRecord, PoolRecord } from '../state/inventory.js';
-import { assertDeviceUnused, type BlockDeviceFacts, inspectBlockDevice } from './block-device.js';
+import { type BlockDeviceFacts, inspectBlockDevice } from './block-device.js';
 import { noSpaceError, type Pool, type PoolUsage } from './pool.js';
 
 type DevicePoolRecord = Extract<PoolRecord, { kind: 'device' }>;
@@ -14,8 +15,11 @@ export class DevicePool implements Pool {
 
   constructor(readonly record: DevicePoolRecord) {}
 
-  /** At `pool add`: every device exists, is a block device, is unused, and is named once. */
-  async validateNew(): Promise<void> {
+  /**
+   * At `pool add`: every device exists, is a block device, and is named once; then the safety gate
+   * (agent/safety) refuses devices that hold data or are in use, unless `force` (what it took is returned).
+   */
+  async validateNew(safety: Omit<AdmitOptions, 'pool'> = {}): Promise<ForcedDevice[]> {
     const facts = await this.inspectAll();
     const seen = new Set<string>();
     for (const f of facts) {
@@ -23,8 +27,8 @@ export class DevicePool implements Pool {
         throw new FerryError('ERR_INVALID_ARGUMENT', `device ${f.path} is named twice (device ${f.devno})`);
       }
       seen.add(f.devno);
-      await assertDeviceUnused(f);
     }
+    return admitDevices(this.record.devices, { ...safety, pool: this.record.name });
   }
 
   async validate(): Promise<void> {

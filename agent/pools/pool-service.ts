@@ -8,7 +8,10 @@
 import { FerryError } from '../../shared/errors.js';
 import type { LvInfo } from '../../shared/rpc/lvs.js';
 import type { PoolInfo } from '../../shared/rpc/pools.js';
+import type { Logger } from '../log.js';
 import type { EventBus } from '../rpc/event-bus.js';
+import type { ForcedDevice } from '../safety/device-admission.js';
+import { checkDirPool } from '../safety/dir-pool-check.js';
 import type { Inventory, InventoryData, LvRecord, PoolRecord } from '../state/inventory.js';
 import { DevicePool } from './device-pool.js';
 import type { Pool } from './pool.js';
@@ -16,7 +19,7 @@ import { createPool } from './pool-factory.js';
 
 export type AddPoolRequest =
   | { kind: 'dir'; name: string; path: string; capacity?: number }
-  | { kind: 'device'; name: string; devices: string[] };
+  | { kind: 'device'; name: string; devices: string[]; force?: boolean };
 
 /** Returns why the LV may not be deleted now, or undefined. */
 export type LvDeleteGuard = (pool: string, lv: string) => string | undefined;
@@ -27,6 +30,7 @@ export class PoolService {
   constructor(
     private readonly inventory: Inventory,
     private readonly events: EventBus,
+    private readonly log?: Logger,
   ) {}
 
   addDeleteGuard(guard: LvDeleteGuard): void {
@@ -58,10 +62,17 @@ export class PoolService {
           : { kind: 'device', name: req.name, devices: req.devices, createdAt };
       assertNotShared(draft, record);
       const pool = createPool(record);
-      if (pool instanceof DevicePool) await pool.validateNew();
-      else await pool.validate();
+      let forced: ForcedDevice[] = [];
+      if (pool instanceof DevicePool) {
+        const force = req.kind === 'device' && req.force === true;
+        forced = await pool.validateNew({ force, otherPoolDevices: devicesOfPools(draft), log: this.log });
+      } else {
+        await pool.validate();
+        if (record.kind === 'dir') await checkDirPool(record.path);
+      }
       draft.pools.push(record);
-      return this.describe(pool, draft);
+      const info = await this.describe(pool, draft);
+      return forced.length > 0 ? { ...info, forced } : info;
     });
     this.events.publish({ type: 'pool.added', pool: req.name });
     return info;
@@ -197,4 +208,11 @@ function assertNotShared(data: InventoryData, record: PoolRecord): void {
       }
     }
   }
+}
+
+/** Every device of the existing device pools, with its pool (the safety gate refuses overlaps). */
+function devicesOfPools(data: InventoryData): Array<{ device: string; pool: string }> {
+  return data.pools.flatMap((p) =>
+    p.kind === 'device' ? p.devices.map((device) => ({ device, pool: p.name })) : [],
+  );
 }

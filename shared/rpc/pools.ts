@@ -20,6 +20,10 @@ export const poolInfoSchema = z.object({
   used: z.number().int().nonnegative(),
   free: z.number().int().nonnegative(),
   lvCount: z.number().int().nonnegative(),
+  /** pool add --force: each device taken despite its problems, and what that destroys (audit). */
+  forced: z
+    .array(z.object({ device: z.string(), problems: z.array(z.string()), loss: z.string() }))
+    .optional(),
 });
 export type PoolInfo = z.infer<typeof poolInfoSchema>;
 
@@ -36,6 +40,8 @@ export const poolAdd = defineMethod(
       kind: z.literal('device'),
       name: nameSchema,
       devices: z.array(absolutePathSchema).min(1, { error: 'must name at least one device' }).max(256),
+      /** Take devices that hold data or are in use (after the admin saw what would be lost). */
+      force: z.boolean().optional(),
     }),
   ]),
   poolInfoSchema,
