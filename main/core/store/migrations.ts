@@ -146,6 +146,17 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'plan options, runs and thin steps',
+    sql: `
+      ALTER TABLE plans ADD COLUMN options_json TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE plans ADD COLUMN last_run_at TEXT;
+      ALTER TABLE plan_steps ADD COLUMN thin INTEGER NOT NULL DEFAULT 0 CHECK (thin IN (0, 1));
+      ALTER TABLE plan_steps ADD COLUMN finished_at TEXT;
+      CREATE INDEX plans_by_name ON plans (name);
+    `,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
