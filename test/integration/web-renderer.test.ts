@@ -4,28 +4,23 @@
 // violation is reported. The core is `scriptedStandInCore` (test/helpers/bridge-stand-in.ts); the
 // end-to-end tests against the real core and lab live in test/e2e/.
 
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { build } from 'vite';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWebShell, type WebShell } from '../../main/web/web-shell.js';
 import { type StandInCore, scriptedStandInCore } from '../helpers/bridge-stand-in.js';
+import {
+  buildRenderer,
+  CHROMIUM,
+  collectPageProblems,
+  hasChromium,
+  launchChromium,
+  screenshot,
+} from '../helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = join(process.cwd(), 'artifacts');
-const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) console.warn(`web-renderer: skipped, ${CHROMIUM} is missing (apt-get install chromium)`);
-
-async function buildRenderer(outDir: string): Promise<void> {
-  await build({
-    configFile: join(process.cwd(), 'vite.config.ts'),
-    logLevel: 'error',
-    build: { outDir, emptyOutDir: true, sourcemap: false },
-  });
-}
 
 describe.skipIf(!hasChromium)('renderer in Chromium through the web shell', () => {
   let dir: string;
@@ -38,34 +33,17 @@ describe.skipIf(!hasChromium)('renderer in Chromium through the web shell', () =
     const shell = await startWebShell({ handler: core.handler, staticDir: dir, log: () => {} });
     shells.push(shell);
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 }, colorScheme });
-    const problems: string[] = [];
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') problems.push(msg.text());
-    });
-    page.on('pageerror', (err) => problems.push(err.message));
+    const problems = collectPageProblems(page);
     await page.goto(shell.url);
     return { page, problems };
   }
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  const shot = (page: Page, name: string) => screenshot(page, name);
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ferry-renderer-'));
-    await mkdir(ARTIFACTS, { recursive: true });
     await buildRenderer(dir);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--headless',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
