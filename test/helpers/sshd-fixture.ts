@@ -31,6 +31,8 @@ export interface SshdFixture {
   log(): string;
   /** Kills the per-connection sshd processes (children of this sshd): every open session drops. */
   dropSessions(): void;
+  /** Pids of the per-connection sshd processes (to freeze one with SIGSTOP, say). */
+  sessionPids(): number[];
   stop(): Promise<void>;
 }
 
@@ -165,6 +167,13 @@ export async function startSshd(options: SshdFixtureOptions = {}): Promise<SshdF
     clearTimeout(timer);
   };
 
+  const sessionPids = (): number[] => {
+    const pid = child?.pid;
+    if (!pid) return [];
+    const out = spawnSync('ps', ['--ppid', String(pid), '-o', 'pid='], { encoding: 'utf8' }).stdout ?? '';
+    return out.split(/\s+/).filter(Boolean).map(Number);
+  };
+
   let stopped = false;
   await launch();
   return {
@@ -187,13 +196,11 @@ export async function startSshd(options: SshdFixtureOptions = {}): Promise<SshdF
       await launch();
     },
     log,
+    sessionPids,
     dropSessions() {
-      const pid = child?.pid;
-      if (!pid) return;
-      const out = spawnSync('ps', ['--ppid', String(pid), '-o', 'pid='], { encoding: 'utf8' }).stdout ?? '';
-      for (const session of out.split(/\s+/).filter(Boolean)) {
+      for (const session of sessionPids()) {
         try {
-          process.kill(Number(session), 'SIGKILL');
+          process.kill(session, 'SIGKILL');
         } catch {
           // already gone
         }

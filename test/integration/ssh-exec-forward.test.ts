@@ -113,4 +113,27 @@ describe('reconnect', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect((await conn.run('echo waited')).trim()).toBe('waited');
   });
+
+  it('notices a peer gone silent by keepalive, and re-dials', async () => {
+    const frozen = sshd.sessionPids();
+    expect(frozen.length).toBeGreaterThan(0);
+    const states: string[] = [];
+    const onState = (s: string) => states.push(s);
+    conn.on('state', onState);
+    const reconnected = new Promise<void>((resolve) => conn.once('reconnected', () => resolve()));
+    // A frozen session answers nothing, as a crashed appliance or a cut cable would.
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    try {
+      await reconnected;
+    } finally {
+      for (const pid of frozen) {
+        process.kill(pid, 'SIGKILL');
+        process.kill(pid, 'SIGCONT');
+      }
+      conn.off('state', onState);
+    }
+    expect(states).toEqual(['reconnecting', 'ready']);
+    expect(conn.lastError?.code).toBe('ERR_UNREACHABLE');
+    expect((await conn.run('echo alive')).trim()).toBe('alive');
+  });
 });
