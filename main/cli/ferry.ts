@@ -5,13 +5,15 @@ import { openStore } from '../core/store/index.js';
 import { type CommandSpec, parseInvocation } from './cli-args.js';
 import type { CliContext, Command } from './cli-context.js';
 import { createOutput, printError } from './cli-output.js';
+import { demoCommand } from './commands/demo-command.js';
 import { inventoryCommands } from './commands/inventory-commands.js';
 import { labCommands } from './commands/lab-commands.js';
+import { moveCommands } from './commands/move-commands.js';
 
 declare const FERRY_CONSOLE_VERSION: string | undefined;
 const VERSION = typeof FERRY_CONSOLE_VERSION === 'string' ? FERRY_CONSOLE_VERSION : 'dev';
 
-const COMMANDS: Command[] = [...labCommands, ...inventoryCommands];
+const COMMANDS: Command[] = [demoCommand, ...labCommands, ...inventoryCommands, ...moveCommands];
 
 function help(commands: CommandSpec[]): string {
   const width = Math.max(...commands.map((c) => c.path.join(' ').length));

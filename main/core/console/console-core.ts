@@ -13,6 +13,7 @@ import type { Store } from '../store/store.js';
 import { ferryDataDir } from '../store/store-path.js';
 import { ApplianceLinks, type SshLinkOpener } from './appliance-links.js';
 import { type SyncResult, syncAppliance } from './inventory-sync.js';
+import { MoveOrchestrator } from './move-orchestrator.js';
 import { inventoryView, poolViews, volumeViews } from './views.js';
 
 declare const FERRY_CONSOLE_VERSION: string | undefined;
@@ -23,20 +24,27 @@ export interface ConsoleCoreOptions {
   /** Where the lab lives; default: beside the store (the user's data folder for the default store). */
   labDir?: string;
   openSsh?: SshLinkOpener;
+  /** Names of lab appliances: PREFIX-1, PREFIX-2, ... (default 'lab'). */
+  labPrefix?: string;
 }
 
 export class ConsoleCore {
   readonly store: Store;
   readonly links: ApplianceLinks;
   readonly lab: LocalLab;
+  readonly moves: MoveOrchestrator;
   private readonly events = new EventEmitter();
 
   constructor(options: ConsoleCoreOptions) {
     this.store = options.store;
     this.links = new ApplianceLinks(this.store, options.openSsh);
     const base = this.store.path === ':memory:' ? ferryDataDir() : dirname(this.store.path);
-    this.lab = new LocalLab(options.labDir ?? join(base, 'lab'), this.store);
+    this.lab = new LocalLab(options.labDir ?? join(base, 'lab'), this.store, options.labPrefix);
     this.events.setMaxListeners(0);
+    this.moves = new MoveOrchestrator(this.store, this.links, async (appliances) => {
+      for (const name of appliances) await this.refresh(name).catch(() => {});
+    });
+    this.moves.onProgress((move) => this.emit({ type: 'move.progress', payload: move }));
     this.links.onStatus((s) =>
       this.emit({
         type: 'appliance.status',

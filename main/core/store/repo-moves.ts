@@ -13,6 +13,7 @@ export const MOVE_PHASES = [
   'copying',
   'paused',
   'degraded',
+  'verifying',
   'cutover',
   'committing',
   'done',
