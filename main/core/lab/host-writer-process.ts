@@ -33,7 +33,10 @@ export async function startHostWriter(
   if (options.blockSize) args.push('--block-size', String(options.blockSize));
   if (options.depth) args.push('--depth', String(options.depth));
   if (options.seed !== undefined) args.push('--seed', String(options.seed));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FERRY_LOG: 'quiet' } });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FERRY_LOG: 'quiet' },
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
@@ -44,7 +47,9 @@ export async function startHostWriter(
   const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
   const ready = new Promise<HostWriter['ready']>((resolve, reject) => {
     onReady = resolve;
-    exited.then((code) => reject(new FerryError('ERR_IO', `the host writer exited early (code ${code}): ${stderr.trim()}`)));
+    exited.then((code) =>
+      reject(new FerryError('ERR_IO', `the host writer exited early (code ${code}): ${stderr.trim()}`)),
+    );
   });
   createInterface({ input: child.stdout }).on('line', (line) => {
     let msg: { type?: string } & Record<string, unknown>;
@@ -63,7 +68,11 @@ export async function startHostWriter(
     async stop() {
       child.kill('SIGTERM');
       const code = await exited;
-      if (!result) throw new FerryError('ERR_IO', `the host writer ended without a result (code ${code}): ${stderr.trim()}`);
+      if (!result)
+        throw new FerryError(
+          'ERR_IO',
+          `the host writer ended without a result (code ${code}): ${stderr.trim()}`,
+        );
       return result;
     },
   };
