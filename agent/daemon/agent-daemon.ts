@@ -3,6 +3,7 @@
 // Shutdown (SIGTERM): stop taking control calls and new NBD clients, let NBD requests in flight
 // finish, flush and close every volume, release the state dir.
 
+import { FerryError } from '../../shared/errors.js';
 import { openFileBackend } from '../backend/file-backend.js';
 import { openRemoteBackend } from '../backend/remote-backend.js';
 import type { Logger } from '../log.js';
@@ -71,7 +72,7 @@ export class AgentDaemon {
       await volumes.openAll();
       provider = new VolumeExportProvider(volumes);
       nbd = new NbdServer({ provider, log: log.child('nbd') });
-      const address = await nbd.listen(opts.listenHost, opts.listenPort);
+      const address = await listenNbd(nbd, opts.listenHost, opts.listenPort);
       cleanup.unshift(() => nbd!.close());
       const identity: AgentIdentity = {
         version: AGENT_VERSION,
@@ -109,5 +110,26 @@ export class AgentDaemon {
     await this.services.volumes.closeAll();
     await this.store.close();
     this.log.info('stopped');
+  }
+}
+
+/** NBD listen errors in words an admin can act on. */
+async function listenNbd(
+  nbd: NbdServer,
+  host: string,
+  port: number,
+): Promise<{ host: string; port: number }> {
+  try {
+    return await nbd.listen(host, port);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const where = `${host}:${port}`;
+    if (code === 'EADDRINUSE') {
+      throw new FerryError('ERR_ALREADY_EXISTS', `cannot listen for NBD on ${where}: the port is in use`);
+    }
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EACCES') {
+      throw new FerryError('ERR_INVALID_ARGUMENT', `cannot listen for NBD on ${where}: ${code}`);
+    }
+    throw err;
   }
 }

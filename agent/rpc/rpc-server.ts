@@ -24,7 +24,8 @@ export class RpcServer {
 
   async listen(path: string): Promise<void> {
     await prepareSocketPath(path);
-    const server = createServer((socket) => this.accept(socket));
+    // allowHalfOpen: a client may send its requests and shut down its side; it still gets the replies.
+    const server = createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
     server.on('error', (err) => this.log.error(`control socket: ${err.message}`));
     await listenPrivate(server, path);
     this.server = server;
@@ -54,6 +55,11 @@ export class RpcServer {
     this.sockets.add(socket);
     const splitter = new LineSplitter(MAX_RPC_LINE_BYTES);
     const cleanups: Array<() => void> = [];
+    let pending = 0;
+    let inputEnded = false;
+    const endIfDone = () => {
+      if (inputEnded && pending === 0 && !socket.destroyed) socket.end();
+    };
     const send = (message: unknown) => {
       if (socket.destroyed || !socket.writable) return;
       if (socket.writableLength > MAX_UNSENT_BYTES) {
@@ -82,13 +88,24 @@ export class RpcServer {
           });
           continue;
         }
-        this.table.handle(event.line, ctx).then(
-          (response) => {
-            if (response) send(response);
-          },
-          (err) => this.log.error(`control connection ${id}: ${(err as Error).stack}`),
-        );
+        pending++;
+        this.table
+          .handle(event.line, ctx)
+          .then(
+            (response) => {
+              if (response) send(response);
+            },
+            (err) => this.log.error(`control connection ${id}: ${(err as Error).stack}`),
+          )
+          .finally(() => {
+            pending--;
+            endIfDone();
+          });
       }
+    });
+    socket.on('end', () => {
+      inputEnded = true;
+      endIfDone();
     });
     socket.on('error', (err) => this.log.warn(`control connection ${id}: ${err.message}`));
     socket.on('close', () => {
