@@ -1,13 +1,13 @@
-// Control RPC: online moves of a vv to another LV (local, or remote over NBD with TLS-PSK), and the
-// raw-LV exports that peer agents use as a move's target. Written by the console's orchestrator and by
-// `ferry-agent ctl move ...`; the agent's move manager implements them. Progress is pushed as events
-// of type 'move.progress' (at most 4 per second per move).
+// Control RPC: moves (online migration of a vv to another LV, local or on a peer agent reached with
+// NBD over TLS-PSK), their progress events, and the raw-LV exports peers use as a move's target.
+// Written by the console's orchestrator and by `ferry-agent ctl move ...`; the agent's move manager
+// implements them. Mutating calls accept `expectEpoch`: a stale one is refused with ERR_STALE_EPOCH.
 
 import { z } from 'zod';
-import { epochSchema, nameSchema } from './common.js';
+import { epochSchema, localMappingSchema, mappingSchema, nameSchema, remoteMappingSchema } from './common.js';
 import { defineMethod } from './jsonrpc.js';
 
-export const movePhaseSchema = z.enum([
+export const MOVE_PHASE_NAMES = [
   'copying',
   'degraded',
   'verifying',
@@ -15,59 +15,55 @@ export const movePhaseSchema = z.enum([
   'done',
   'aborted',
   'failed',
-]);
+] as const;
+export const movePhaseSchema = z.enum(MOVE_PHASE_NAMES);
 
-const hexKeySchema = z
-  .string()
-  .regex(/^[0-9a-fA-F]{32,128}$/, { error: 'must be 16-64 bytes of hex (e.g. from openssl rand -hex 32)' });
-const pskIdentitySchema = z
-  .string()
-  .min(1, { error: 'must not be empty' })
-  .max(128, { error: 'must be at most 128 characters' })
-  .regex(/^[A-Za-z0-9._:@-]+$/, { error: 'may hold letters, digits and . _ : @ -' });
+export const moveIdSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, { error: 'is not a move id' });
 
-/** Where a move copies to: an LV of this agent's pools, or a peer's LV export over NBD + TLS-PSK. */
+/** A PSK key as hex (what `--psk-key` and PSK files hold): 16 to 64 bytes. */
+export const pskKeyHexSchema = z
+  .string()
+  .regex(/^([0-9a-fA-F]{2}){16,64}$/, { error: 'must be 32 to 128 hex digits' });
+
 export const moveTargetSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('local'), pool: nameSchema, lv: nameSchema }),
-  z.strictObject({
-    kind: z.literal('remote'),
-    url: z.string().regex(/^nbds:\/\/[^/\s]+:\d+\/\S+$/, { error: 'must look like nbds://HOST:PORT/EXPORT' }),
-    pskIdentity: pskIdentitySchema,
-    pskKey: hexKeySchema,
-  }),
+  localMappingSchema,
+  remoteMappingSchema.extend({ pskKey: pskKeyHexSchema }),
 ]);
 export type MoveTarget = z.infer<typeof moveTargetSchema>;
 
-export const moveInfoSchema = z.object({
-  id: z.string(),
-  volume: nameSchema,
-  /** The vv's mapping before the move, as the agent describes it (pool/LV or URL). */
-  source: z.string(),
-  /** The target, with any key left out. */
-  target: z.string(),
+const rateSchema = z.number().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+export const moveProgressSchema = z.object({
   phase: movePhaseSchema,
   paused: z.boolean(),
-  copiedBytes: z.number().nonnegative(),
-  totalBytes: z.number().nonnegative(),
-  verifiedBytes: z.number().nonnegative(),
+  copiedBytes: z.number().int().nonnegative(),
+  totalBytes: z.number().int().nonnegative(),
+  verifiedBytes: z.number().int().nonnegative(),
   bytesPerSecond: z.number().nonnegative(),
   etaSeconds: z.number().nonnegative().nullable(),
   mirroredWrites: z.number().int().nonnegative(),
-  dirtyBytes: z.number().nonnegative(),
+  dirtyBytes: z.number().int().nonnegative(),
   mismatches: z.number().int().nonnegative(),
   cutoverPauseMs: z.number().nonnegative().nullable(),
-  /** The vv's epoch when the move started, and after cutover. */
-  epochBefore: epochSchema,
-  epochAfter: epochSchema.nullable(),
+  error: z.string().optional(),
+});
+
+export const moveInfoSchema = moveProgressSchema.extend({
+  id: moveIdSchema,
+  volume: nameSchema,
+  source: mappingSchema,
+  target: mappingSchema,
+  /** The vv's epoch when the move started; cutover makes it epoch + 1. */
+  epoch: z.number().int().min(1),
   options: z.object({
     chunkSize: z.number().int().positive(),
-    throttleBps: z.number().positive().nullable(),
+    throttle: rateSchema.nullable(),
     verify: z.boolean(),
     keepSource: z.boolean(),
   }),
-  startedAt: z.string(),
-  endedAt: z.string().nullable(),
-  error: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  finishedAt: z.string().nullable(),
 });
 export type MoveInfo = z.infer<typeof moveInfoSchema>;
 
@@ -75,15 +71,10 @@ export const moveStart = defineMethod(
   'move.start',
   z.strictObject({
     volume: nameSchema,
-    to: moveTargetSchema,
-    chunkSize: z
-      .number()
-      .int()
-      .min(64 * 1024)
-      .max(64 * 1024 * 1024)
-      .optional(),
-    /** Bytes per second of copy traffic (never of mirrored host writes). */
-    throttleBps: z.number().positive().nullable().optional(),
+    target: moveTargetSchema,
+    chunkSize: z.number().int().positive().optional(),
+    /** Copy traffic limit in bytes per second (0: none). */
+    throttle: rateSchema.optional(),
     verify: z.boolean().optional(),
     keepSource: z.boolean().optional(),
     expectEpoch: epochSchema.optional(),
@@ -91,40 +82,67 @@ export const moveStart = defineMethod(
   moveInfoSchema,
 );
 
-const moveIdParams = z.strictObject({ id: z.string().min(1, { error: 'must name a move' }) });
-
 export const moveList = defineMethod(
   'move.list',
   z.strictObject({}).optional().default({}),
   z.object({ moves: z.array(moveInfoSchema) }),
 );
-export const moveStatus = defineMethod('move.status', moveIdParams, moveInfoSchema);
-export const movePause = defineMethod('move.pause', moveIdParams, moveInfoSchema);
-export const moveResume = defineMethod('move.resume', moveIdParams, moveInfoSchema);
-export const moveAbort = defineMethod('move.abort', moveIdParams, moveInfoSchema);
-/** Changes the copy throttle of a running move (null: no limit). */
+
+export const moveStatus = defineMethod('move.status', z.strictObject({ id: moveIdSchema }), moveInfoSchema);
+
+const moveControlParams = z.strictObject({ id: moveIdSchema, expectEpoch: epochSchema.optional() });
+export const movePause = defineMethod('move.pause', moveControlParams, moveInfoSchema);
+export const moveResume = defineMethod('move.resume', moveControlParams, moveInfoSchema);
+export const moveAbort = defineMethod('move.abort', moveControlParams, moveInfoSchema);
+/** Changes the copy throttle of a running move (0: no limit); mirrored host writes are never limited. */
 export const moveThrottle = defineMethod(
   'move.throttle',
-  z.strictObject({ id: z.string().min(1), throttleBps: z.number().positive().nullable() }),
+  z.strictObject({ id: moveIdSchema, throttle: rateSchema, expectEpoch: epochSchema.optional() }),
   moveInfoSchema,
 );
 
-/** A 'move.progress' event: the move as move.status would report it. */
-export const moveProgressEventSchema = z.object({ type: z.literal('move.progress'), move: moveInfoSchema });
+/** The event every move publishes (at most 4 per second): `move.progress` with its progress. */
+export const moveProgressEventSchema = moveProgressSchema.extend({
+  type: z.literal('move.progress'),
+  move: moveIdSchema,
+  volume: nameSchema,
+});
+export type MoveProgressEvent = z.infer<typeof moveProgressEventSchema>;
 
-/** Serves a raw LV to peer agents as export POOL/NAME, only over TLS with this PSK. */
+// --- raw LV exports for peer agents (a move's target side) ---
+
+export const lvExportInfoSchema = z.object({
+  pool: nameSchema,
+  name: nameSchema,
+  /** The NBD export name peers open: POOL/NAME. */
+  export: z.string(),
+  pskIdentity: z.string(),
+});
+export type LvExportInfo = z.infer<typeof lvExportInfoSchema>;
+
 export const lvExport = defineMethod(
   'lv.export',
   z.strictObject({
     pool: nameSchema,
     name: nameSchema,
-    pskIdentity: pskIdentitySchema,
-    pskKey: hexKeySchema,
+    pskIdentity: z
+      .string()
+      .min(1)
+      .max(128)
+      .regex(/^[\x21-\x7e]+$/, { error: 'must be printable ASCII' }),
+    pskKey: pskKeyHexSchema,
   }),
-  z.object({ exportName: z.string(), pskIdentity: z.string() }),
+  lvExportInfoSchema,
 );
+
 export const lvUnexport = defineMethod(
   'lv.unexport',
   z.strictObject({ pool: nameSchema, name: nameSchema }),
-  z.object({ exportName: z.string(), removed: z.boolean() }),
+  z.object({ pool: nameSchema, name: nameSchema }),
+);
+
+export const lvExports = defineMethod(
+  'lv.exports',
+  z.strictObject({}).optional().default({}),
+  z.object({ exports: z.array(lvExportInfoSchema) }),
 );
