@@ -8,7 +8,9 @@
 //
 // hold() is exclusive: a second hold() waits for the first release(). Use withHold(fn) for the
 // common case. The vv's size never changes (a swapped-in chain must be at least as large); its
-// capabilities are those of the current chain.
+// capabilities are those of the current chain. Hosts negotiated with the chain they first saw, so
+// when a swapped-in chain lacks a feature the router falls back: trim and cache become no-ops, FUA
+// becomes write + flush, WRITE_ZEROES becomes writes of zeroes.
 
 import type {
   BackendCapabilities,
@@ -65,7 +67,11 @@ export class VirtualVolume implements BlockBackend {
   }
 
   write(data: Buffer, offset: number, opts?: WriteOptions): Promise<void> {
-    return this.forward((b) => b.write(data, offset, opts));
+    return this.forward(async (b) => {
+      if (!opts?.fua || b.capabilities().canFua) return b.write(data, offset, opts);
+      await b.write(data, offset);
+      await b.flush();
+    });
   }
 
   flush(): Promise<void> {
@@ -73,11 +79,14 @@ export class VirtualVolume implements BlockBackend {
   }
 
   trim(offset: number, length: number, opts?: WriteOptions): Promise<void> {
-    return this.forward((b) => b.trim(offset, length, opts));
+    // A trim is advisory: a chain that cannot trim (a swapped-in target) ignores it.
+    return this.forward((b) => (b.capabilities().canTrim ? b.trim(offset, length, opts) : Promise.resolve()));
   }
 
   zero(offset: number, length: number, opts?: ZeroOptions): Promise<void> {
-    return this.forward((b) => b.zero(offset, length, opts));
+    return this.forward((b) =>
+      b.capabilities().canZero ? b.zero(offset, length, opts) : writeZeroes(b, offset, length, opts),
+    );
   }
 
   extents(offset: number, length: number): Promise<Extent[]> {
@@ -85,7 +94,7 @@ export class VirtualVolume implements BlockBackend {
   }
 
   cache(offset: number, length: number): Promise<void> {
-    return this.forward((b) => b.cache(offset, length));
+    return this.forward((b) => (b.capabilities().canCache ? b.cache(offset, length) : Promise.resolve()));
   }
 
   /** Stops new requests and resolves when none is in flight. Exclusive until release(). */
@@ -153,6 +162,23 @@ export class VirtualVolume implements BlockBackend {
       }
     }
   }
+}
+
+const ZERO_PIECE = Buffer.alloc(1024 * 1024);
+
+/** WRITE_ZEROES on a chain without zero support: plain writes (refused when the client wants it fast). */
+async function writeZeroes(
+  b: BlockBackend,
+  offset: number,
+  length: number,
+  opts?: ZeroOptions,
+): Promise<void> {
+  if (opts?.fastZero) throw new BackendError('ENOTSUP', 'fast zero is not supported by this volume now');
+  for (let done = 0; done < length; done += ZERO_PIECE.length) {
+    const piece = Math.min(ZERO_PIECE.length, length - done);
+    await b.write(ZERO_PIECE.subarray(0, piece), offset + done);
+  }
+  if (opts?.fua) await b.flush();
 }
 
 function assertLargeEnough(name: string, size: number, chain: BlockBackend): void {

@@ -95,3 +95,28 @@ describe('VirtualVolume gate', () => {
     await expect(vv.read(Buffer.alloc(512), 0)).rejects.toMatchObject({ errno: 'ESHUTDOWN' });
   });
 });
+
+describe('VirtualVolume fallbacks after a swap', () => {
+  it('serves FUA, zero, trim and cache on a chain that lacks them', async () => {
+    const plain = new TestMemoryBackend(SIZE, {
+      canFua: false,
+      canZero: false,
+      canTrim: false,
+      canCache: false,
+    });
+    plain.data.fill(0xff);
+    const vv = new VirtualVolume('v', SIZE, new TestMemoryBackend(SIZE));
+    await vv.withHold(() => {
+      vv.swapChain(plain);
+    });
+    await vv.write(Buffer.alloc(512, 1), 0, { fua: true });
+    expect(plain.stats.flushes).toBe(1);
+    await vv.zero(4096, 8192);
+    expect(plain.data.subarray(4096, 4096 + 8192).every((b) => b === 0)).toBe(true);
+    await expect(vv.zero(0, 512, { fastZero: true })).rejects.toMatchObject({ errno: 'ENOTSUP' });
+    await vv.trim(0, 4096);
+    await vv.cache(0, 4096);
+    expect(plain.stats.trims).toBe(0);
+    expect(plain.data[0]).toBe(1);
+  });
+});
