@@ -10,10 +10,12 @@ import {
   agentPaths,
   type DeployResult,
   deployAgent,
+  deployToAppliance,
   findRunningAgent,
   stopAgent,
 } from '../../main/core/deploy/index.js';
-import { SshConnection } from '../../main/core/ssh/index.js';
+import { connectAppliance, SshConnection } from '../../main/core/ssh/index.js';
+import { openStore } from '../../main/core/store/index.js';
 import { agentInfo } from '../../shared/rpc/info.js';
 import { copyAgentBundle, REPO_ROOT } from '../helpers/agent-bundle.js';
 import { type SshdFixture, startSshd } from '../helpers/sshd-fixture.js';
@@ -173,5 +175,39 @@ describe('agent deployment', () => {
       code: 'ERR_IO',
       message: expect.stringMatching(/exited while starting[\s\S]*\S/),
     });
+  });
+
+  it('deploys to an appliance of the store and records it', async () => {
+    const store = openStore({ path: ':memory:', actor: 'test' });
+    try {
+      store.appliances.add({
+        name: 'alpha',
+        host: sshd.host,
+        port: sshd.port,
+        user: sshd.user,
+        auth: { kind: 'key', identityFile: sshd.userKeyPath },
+        agentDir: join(sshd.dir, 'agent-c'),
+        nbdListen: '127.0.0.11:0',
+      });
+      const ssh = await connectAppliance(store, 'alpha', { acceptHostKey: sshd.hostKeyFingerprint() });
+      try {
+        const result = await deployToAppliance(store, ssh, 'alpha', { bundlePath: bundle });
+        pids.add(result.pid);
+        expect(store.appliances.require('alpha')).toMatchObject({
+          status: 'online',
+          agentVersion: result.version,
+        });
+        expect(store.audit.list({ subject: 'alpha', actionPrefix: 'agent.' })[0].details).toMatchObject({
+          sha256: result.sha256,
+          started: true,
+          runtime: 'system',
+        });
+        await stopAgent(ssh, agentPaths(join(sshd.dir, 'agent-c')));
+      } finally {
+        await ssh.close();
+      }
+    } finally {
+      store.close();
+    }
   });
 });

@@ -14,6 +14,7 @@ export {
   surveyAppliance,
 } from './agent-process.js';
 export { type DeployOptions, type DeployResult, type DeployStep, deployAgent } from './deploy.js';
+export { type ApplianceDeployOptions, deployToAppliance } from './deploy-appliance.js';
 export { type LocalAgent, type LocalAgentOptions, startLocalAgent, stopLocalAgent } from './local-agent.js';
 export {
   BUNDLED_RUNTIME_VERSION,
