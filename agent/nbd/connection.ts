@@ -175,7 +175,11 @@ export class Connection implements HandshakeConnection {
   }
 
   private async doClose(kind: 'hard' | 'soft' | 'drain'): Promise<void> {
+    // Yield first, so `closing` is set before anything below can call close() again.
+    await undefined;
     const wasTransmitting = this.phase === 'transmission';
+    // Stop reading requests (idempotent); a WRITE cut off mid-payload is forgotten.
+    this.transmission?.drain();
     if (kind === 'drain' && this.transmission) await this.transmission.idle();
     this.phase = 'closed';
     clearTimeout(this.handshakeTimer);

@@ -221,6 +221,13 @@ export class Transmission implements CommandContext {
     this.endReason = reason;
     this.input.removeListener('data', this.onData);
     this.input.pause();
+    // A WRITE whose payload will never arrive was counted when its header came: uncount it.
+    const p = this.payload;
+    this.payload = null;
+    if (p && p.errno === 0) {
+      this.inFlight--;
+      this.heldBytes -= costOf(p.header);
+    }
     this.maybeEnd();
   }
 
