@@ -153,3 +153,19 @@ describe('VolumeManager', () => {
     });
   });
 });
+
+describe('VolumeManager concurrency', () => {
+  it('never overcommits a pool when creates race', async () => {
+    const { pools, volumes } = await build();
+    await pools.add({ kind: 'dir', name: 'p', path: join(dir, 'p'), capacity: 10 * MiB });
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) => volumes.create(`v${i}`, 3 * MiB, 'p')),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
+    expect(
+      results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code),
+    ).toEqual(['ERR_NO_SPACE', 'ERR_NO_SPACE', 'ERR_NO_SPACE']);
+    expect((await pools.list())[0]).toMatchObject({ used: 9 * MiB, free: MiB, lvCount: 3 });
+    await volumes.closeAll();
+  });
+});
