@@ -30,8 +30,16 @@ function fastPut(sftp: SFTPWrapper, local: string, remote: string, mode: number)
   });
 }
 
+/**
+ * The fallback: a write stream. Its buffer (1 MiB) lets ssh2 batch buffered chunks into concurrent
+ * writes (_writev), a few at a time rather than fastPut's 32; with the default 16 KiB buffer every
+ * 64 KiB chunk waits for the previous one's ack and a long link crawls.
+ */
 async function streamPut(sftp: SFTPWrapper, local: string, remote: string, mode: number): Promise<void> {
-  await pipeline(createReadStream(local), sftp.createWriteStream(remote, { mode }));
+  await pipeline(
+    createReadStream(local, { highWaterMark: 64 * 1024 }),
+    sftp.createWriteStream(remote, { mode, highWaterMark: 1024 * 1024 }),
+  );
 }
 
 export async function uploadVerified(
