@@ -2,10 +2,10 @@
 // parses its options strictly, calls the agent, prints a table (or JSON with --json). Errors are
 // printed as `error: <message> (<CODE>)` and the exit code comes from the FerryError's code.
 
-import { FerryError, toFerryError } from '../../shared/errors.js';
+import { toFerryError } from '../../shared/errors.js';
 import { validateName } from '../../shared/names.js';
 import { RpcClient } from '../rpc/rpc-client.js';
-import { type OptionSpec, parseCommandLine, positionalArgs } from './args.js';
+import { type OptionSpec, parseCommandLine, positionalArgs, usageError } from './args.js';
 import { type CtlCommand, usageOf } from './ctl-command.js';
 import { infoCommands } from './ctl-info.js';
 import { lvCommands } from './ctl-lvs.js';
@@ -37,6 +37,8 @@ export async function runCtl(argv: string[], io: CtlIo = processIo): Promise<num
   } catch (err) {
     const ferry = toFerryError(err);
     io.stderr(`error: ${ferry.message} (${ferry.code})\n`);
+    const usage = ferry.details?.usage;
+    if (typeof usage === 'string') io.stderr(`usage: ${usage}\n`);
     return ferry.exitCode;
   }
 }
@@ -50,9 +52,9 @@ async function runCtlOrThrow(argv: string[], io: CtlIo): Promise<number> {
       io.stdout(ctlHelp());
       return 0;
     }
-    throw new FerryError(
-      'ERR_INVALID_ARGUMENT',
-      `unknown command ${JSON.stringify(words.join(' '))}\n${ctlHelp()}`,
+    throw usageError(
+      `unknown command ${JSON.stringify(words.join(' '))}`,
+      'ferry-agent ctl --control SOCKET [--json] <command>  (`ferry-agent ctl help` lists the commands)',
     );
   }
   const usage = usageOf(command);
@@ -69,10 +71,7 @@ async function runCtlOrThrow(argv: string[], io: CtlIo): Promise<number> {
   checkNames(command, params);
   const control = (args.values.control as string | undefined) ?? process.env.FERRY_AGENT_CONTROL;
   if (!control) {
-    throw new FerryError(
-      'ERR_INVALID_ARGUMENT',
-      `missing --control SOCKET (the agent's control socket)\nusage: ${usage}`,
-    );
+    throw usageError("missing --control SOCKET (the agent's control socket)", usage);
   }
   const client = await RpcClient.connect(control);
   try {

@@ -50,7 +50,7 @@ export function acceptTlsPsk(
     const fail = (err: Error) => {
       cleanup();
       socket.destroy();
-      reject(new Error(`TLS handshake failed: ${err.message}`));
+      reject(new Error(`TLS handshake failed: ${err.message.trim()}`));
     };
     const closed = () => fail(new Error('the client closed the connection'));
     const secure = () => {

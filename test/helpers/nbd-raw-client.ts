@@ -211,7 +211,7 @@ export function goData(name: string, infoRequests: number[] = []): Buffer {
   buf.writeUInt32BE(nameBytes.length, 0);
   nameBytes.copy(buf, 4);
   buf.writeUInt16BE(infoRequests.length, 4 + nameBytes.length);
-  infoRequests.forEach((r, i) => buf.writeUInt16BE(r, 6 + nameBytes.length + 2 * i));
+  for (const [i, r] of infoRequests.entries()) buf.writeUInt16BE(r, 6 + nameBytes.length + 2 * i);
   return buf;
 }
 
