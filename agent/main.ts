@@ -55,6 +55,8 @@ main(process.argv.slice(2)).then(
   (err) => {
     const ferry = toFerryError(err);
     process.stderr.write(`error: ${ferry.message} (${ferry.code})\n`);
+    const usage = ferry.details?.usage;
+    if (typeof usage === 'string') process.stderr.write(`usage: ${usage}\n`);
     process.exitCode = ferry.exitCode;
   },
 );

@@ -11,12 +11,17 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
+/** A command-line mistake: the message says what was wrong, ctl prints the usage after it. */
+export function usageError(message: string, usage: string): FerryError {
+  return new FerryError('ERR_INVALID_ARGUMENT', message, { usage });
+}
+
 export function parseCommandLine(argv: string[], options: OptionSpec, usage: string): ParsedArgs {
   try {
     const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
     return { values: values as ParsedArgs['values'], positionals };
   } catch (err) {
-    throw new FerryError('ERR_INVALID_ARGUMENT', `${(err as Error).message}\nusage: ${usage}`);
+    throw usageError((err as Error).message, usage);
   }
 }
 
@@ -28,7 +33,7 @@ export function stringOption(args: ParsedArgs, name: string): string | undefined
 export function requireOption(args: ParsedArgs, name: string, usage: string): string {
   const value = stringOption(args, name);
   if (value === undefined || value === '') {
-    throw new FerryError('ERR_INVALID_ARGUMENT', `missing --${name}\nusage: ${usage}`);
+    throw usageError(`missing --${name}`, usage);
   }
   return value;
 }
@@ -38,14 +43,11 @@ export function positionalArgs(args: ParsedArgs, names: string[], usage: string)
   const required = names.filter((n) => !n.endsWith('?')).length;
   if (args.positionals.length < required) {
     const missing = names.slice(args.positionals.length).filter((n) => !n.endsWith('?'));
-    throw new FerryError('ERR_INVALID_ARGUMENT', `missing ${missing.join(' ')}\nusage: ${usage}`);
+    throw usageError(`missing ${missing.join(' ')}`, usage);
   }
   if (args.positionals.length > names.length) {
     const extra = args.positionals.slice(names.length);
-    throw new FerryError(
-      'ERR_INVALID_ARGUMENT',
-      `unexpected argument ${JSON.stringify(extra[0])}\nusage: ${usage}`,
-    );
+    throw usageError(`unexpected argument ${JSON.stringify(extra[0])}`, usage);
   }
   return args.positionals;
 }

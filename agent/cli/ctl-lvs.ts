@@ -1,10 +1,10 @@
 // ctl commands of the LV domain: lv create, lv list, lv delete.
 
-import { formatSize, parseSize } from '../../shared/names.js';
+import { parseSize } from '../../shared/names.js';
 import { lvCreate, lvDelete, lvList } from '../../shared/rpc/lvs.js';
 import { requireOption } from './args.js';
 import type { CtlCommand } from './ctl-command.js';
-import { renderTable } from './table.js';
+import { renderTable, tableSize } from './table.js';
 
 export const lvCommands: CtlCommand[] = [
   {
@@ -16,7 +16,7 @@ export const lvCommands: CtlCommand[] = [
     async run({ args, params: [pool, name], client, usage }) {
       const size = parseSize(requireOption(args, 'size', usage));
       const lv = await client.call(lvCreate, { pool, name, size });
-      return { json: lv, human: `LV ${pool}/${name} created: ${formatSize(lv.size)} at ${lv.path}\n` };
+      return { json: lv, human: `LV ${pool}/${name} created: ${tableSize(lv.size)} at ${lv.path}\n` };
     },
   },
   {
@@ -31,8 +31,8 @@ export const lvCommands: CtlCommand[] = [
         lvs.map((lv) => [
           lv.pool,
           lv.name,
-          formatSize(lv.size),
-          lv.allocated === null ? '-' : formatSize(lv.allocated),
+          tableSize(lv.size),
+          lv.allocated === null ? '-' : tableSize(lv.allocated),
           lv.mappedBy ?? '-',
           lv.path,
         ]),

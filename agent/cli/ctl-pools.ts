@@ -1,12 +1,11 @@
 // ctl commands of the pools domain: pool add, pool list, pool remove.
 
 import { resolve } from 'node:path';
-import { FerryError } from '../../shared/errors.js';
-import { formatSize, parseSize } from '../../shared/names.js';
+import { parseSize } from '../../shared/names.js';
 import { type PoolInfo, poolAdd, poolList, poolRemove } from '../../shared/rpc/pools.js';
-import { stringOption } from './args.js';
+import { stringOption, usageError } from './args.js';
 import type { CtlCommand } from './ctl-command.js';
-import { renderTable } from './table.js';
+import { renderTable, tableSize } from './table.js';
 
 export function poolRows(pools: PoolInfo[]): string {
   return renderTable(
@@ -14,9 +13,9 @@ export function poolRows(pools: PoolInfo[]): string {
     pools.map((p) => [
       p.name,
       p.kind,
-      formatSize(p.size),
-      formatSize(p.used),
-      formatSize(p.free),
+      tableSize(p.size),
+      tableSize(p.used),
+      tableSize(p.free),
       String(p.lvCount),
       p.kind === 'dir' ? (p.path ?? '') : (p.devices ?? []).join(','),
     ]),
@@ -41,10 +40,7 @@ export const poolCommands: CtlCommand[] = [
       const device = stringOption(args, 'device');
       const capacity = stringOption(args, 'capacity');
       if ((dir === undefined) === (device === undefined)) {
-        throw new FerryError(
-          'ERR_INVALID_ARGUMENT',
-          `give exactly one of --dir or --device\nusage: ${usage}`,
-        );
+        throw usageError('give exactly one of --dir or --device', usage);
       }
       let info: PoolInfo;
       if (dir !== undefined) {
@@ -56,10 +52,7 @@ export const poolCommands: CtlCommand[] = [
         });
       } else {
         if (capacity !== undefined) {
-          throw new FerryError(
-            'ERR_INVALID_ARGUMENT',
-            `--capacity applies to --dir pools only\nusage: ${usage}`,
-          );
+          throw usageError('--capacity applies to --dir pools only', usage);
         }
         const devices = (device ?? '').split(',').filter((d) => d !== '');
         const force = args.values.force === true ? { force: true } : {};
@@ -72,7 +65,7 @@ export const poolCommands: CtlCommand[] = [
       }
       // --force: say exactly what was destroyed, device by device, before the success line.
       const forced = (info.forced ?? []).map((f) => `${f.device}: ${f.loss}\n`).join('');
-      return { json: info, human: `${forced}pool ${info.name} added: ${formatSize(info.free)} free\n` };
+      return { json: info, human: `${forced}pool ${info.name} added: ${tableSize(info.free)} free\n` };
     },
   },
   {

@@ -1,19 +1,19 @@
 // ctl commands of the volume domain: volume create, volume list, volume delete.
 
 import { FerryError } from '../../shared/errors.js';
-import { formatSize, parseSize } from '../../shared/names.js';
+import { parseSize } from '../../shared/names.js';
 import { describeMapping } from '../../shared/rpc/common.js';
 import { type VolumeInfo, volumeCreate, volumeDelete, volumeList } from '../../shared/rpc/volumes.js';
 import { type ParsedArgs, requireOption, stringOption } from './args.js';
 import type { CtlCommand } from './ctl-command.js';
-import { renderTable } from './table.js';
+import { renderTable, tableSize } from './table.js';
 
 export function volumeRows(volumes: VolumeInfo[]): string {
   return renderTable(
     ['NAME', 'SIZE', 'MAPPING', 'EPOCH', 'STATE', 'CONN', 'UUID'],
     volumes.map((v) => [
       v.name,
-      formatSize(v.size),
+      tableSize(v.size),
       describeMapping(v.mapping),
       String(v.epoch),
       v.state,
@@ -49,7 +49,7 @@ export const volumeCommands: CtlCommand[] = [
       const v = await client.call(volumeCreate, { name, size, pool });
       return {
         json: v,
-        human: `volume ${v.name} created: ${formatSize(v.size)} on ${describeMapping(v.mapping)}, epoch ${v.epoch}, uuid ${v.uuid}\n`,
+        human: `volume ${v.name} created: ${tableSize(v.size)} on ${describeMapping(v.mapping)}, epoch ${v.epoch}, uuid ${v.uuid}\n`,
       };
     },
   },

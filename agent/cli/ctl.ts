@@ -9,11 +9,18 @@ import { type OptionSpec, parseCommandLine, positionalArgs, usageError } from '.
 import { type CtlCommand, usageOf } from './ctl-command.js';
 import { infoCommands } from './ctl-info.js';
 import { lvCommands } from './ctl-lvs.js';
+import { moveCommands } from './ctl-move.js';
 import { poolCommands } from './ctl-pools.js';
 import { volumeCommands } from './ctl-volumes.js';
 
 /** Every ctl command; a new domain (moves) appends its table here. */
-export const ctlCommands: CtlCommand[] = [...poolCommands, ...lvCommands, ...volumeCommands, ...infoCommands];
+export const ctlCommands: CtlCommand[] = [
+  ...poolCommands,
+  ...lvCommands,
+  ...volumeCommands,
+  ...moveCommands,
+  ...infoCommands,
+];
 
 const GLOBAL_OPTIONS: OptionSpec = {
   control: { type: 'string' },

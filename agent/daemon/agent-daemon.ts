@@ -7,6 +7,7 @@ import { FerryError } from '../../shared/errors.js';
 import { openFileBackend } from '../backend/file-backend.js';
 import { openRemoteBackend } from '../backend/remote-backend.js';
 import type { Logger } from '../log.js';
+import { startMoveServices, stopMoveServices } from '../move/move-services.js';
 import { NbdServer } from '../nbd/server.js';
 import { PoolService } from '../pools/pool-service.js';
 import type { AgentIdentity, AgentServices } from '../rpc/agent-services.js';
@@ -71,6 +72,18 @@ export class AgentDaemon {
       });
       await volumes.openAll();
       provider = new VolumeExportProvider(volumes);
+      // Moves resume (mirror in place) and LV exports come back before NBD takes host I/O.
+      const moveServices = await startMoveServices({
+        pools,
+        volumes,
+        store,
+        events,
+        log: log.child('moves'),
+        openLocal: (path, o) => openFileBackend(path, o),
+        openRemote: opts.openRemote,
+      });
+      cleanup.unshift(() => stopMoveServices(moveServices));
+      provider.addSource(moveServices.lvExports);
       nbd = new NbdServer({ provider, log: log.child('nbd') });
       const address = await listenNbd(nbd, opts.listenHost, opts.listenPort);
       cleanup.unshift(() => nbd!.close());
@@ -82,7 +95,7 @@ export class AgentDaemon {
         control: opts.control,
         nbd: address,
       };
-      const services: AgentServices = { pools, volumes, events, identity: () => identity };
+      const services: AgentServices = { pools, volumes, events, ...moveServices, identity: () => identity };
       const table = new MethodTable(log.child('rpc'));
       for (const register of methodModules) register(table, services);
       const rpc = new RpcServer(table, log.child('rpc'));
@@ -107,6 +120,7 @@ export class AgentDaemon {
     this.provider.shutdown();
     await this.rpc.close().catch((err) => this.log.warn(`closing control socket: ${(err as Error).message}`));
     await this.nbd.close().catch((err) => this.log.warn(`closing NBD server: ${(err as Error).message}`));
+    await stopMoveServices(this.services);
     await this.services.volumes.closeAll();
     await this.store.close();
     this.log.info('stopped');

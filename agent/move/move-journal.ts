@@ -50,6 +50,8 @@ export const moveRecordSchema = z.object({
   }),
   /** The vv's mapping epoch when the move started; cutover makes it epoch + 1. */
   epoch: nonNegative,
+  /** The vv's size in bytes. */
+  size: nonNegative,
   checkpoint: checkpointSchema,
   createdAt: z.string(),
   updatedAt: z.string(),

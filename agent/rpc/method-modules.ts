@@ -6,6 +6,7 @@ import type { MethodTable } from './method-table.js';
 import { registerEventMethods } from './methods-events.js';
 import { registerInfoMethods } from './methods-info.js';
 import { registerLvMethods } from './methods-lvs.js';
+import { registerMoveMethods } from './methods-moves.js';
 import { registerPoolMethods } from './methods-pools.js';
 import { registerVolumeMethods } from './methods-volumes.js';
 
@@ -17,4 +18,5 @@ export const methodModules: MethodModule[] = [
   registerVolumeMethods,
   registerInfoMethods,
   registerEventMethods,
+  registerMoveMethods,
 ];

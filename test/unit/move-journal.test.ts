@@ -22,6 +22,7 @@ function newRecord(id = 'mv-1') {
       targetReadsZero: true,
     },
     epoch: 3,
+    size: 64 * MiB,
     checkpoint: initialCheckpoint(64 * MiB, 64 * 1024),
   };
 }
