@@ -75,3 +75,26 @@ describe('events and busy volumes', () => {
     await expect.poll(() => hostOut(), { timeout: 10_000 }).toMatch(/error|failed|Input\/output|disconnect/i);
   });
 });
+
+describe('shutdown with a host connected', () => {
+  it('exits 0 on SIGTERM while a host holds the volume open, and its flushed data is kept', async () => {
+    agent = await startAgent();
+    await agent.ctl('pool', 'add', 'p1', '--dir', `${agent.dir}/pool1`);
+    await agent.ctl('volume', 'create', 'v', '--size', '4M', '--pool', 'p1');
+    const host = spawn('qemu-io', ['-f', 'raw', agent.nbdUrl('v')]);
+    children.push(host);
+    const hostOut = collect(host);
+    host.stdin.write('write -P 0x77 0 64k\n');
+    await expect.poll(() => hostOut(), { timeout: 10_000 }).toContain('wrote 65536/65536');
+    const started = Date.now();
+    expect(await agent.kill('SIGTERM')).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+    host.kill('SIGKILL');
+    await agent.restart();
+    const check = spawn('qemu-io', ['-f', 'raw', '-c', 'read -P 0x77 0 64k', agent.nbdUrl('v')]);
+    children.push(check);
+    const checkOut = collect(check);
+    await expect.poll(() => checkOut(), { timeout: 10_000 }).toContain('read 65536/65536');
+    expect(checkOut()).not.toMatch(/fail|mismatch/i);
+  });
+});
