@@ -73,9 +73,14 @@ export async function connectAppliance(
     });
     store.appliances.setStatus(name, 'online', { detail: null });
     connection.on('state', (state: string, error?: FerryError) => {
-      if (state === 'ready') store.appliances.setStatus(name, 'online', { detail: null });
-      else if (state === 'reconnecting' || (state === 'closed' && error)) {
-        store.appliances.setStatus(name, 'offline', { detail: error?.message ?? 'connection lost' });
+      // Runs from timers: a store closed meanwhile (the shell exiting) must not crash the process.
+      try {
+        if (state === 'ready') store.appliances.setStatus(name, 'online', { detail: null });
+        else if (state === 'reconnecting' || (state === 'closed' && error)) {
+          store.appliances.setStatus(name, 'offline', { detail: error?.message ?? 'connection lost' });
+        }
+      } catch {
+        // status bookkeeping is best effort
       }
     });
     return connection;
