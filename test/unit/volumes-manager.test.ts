@@ -169,3 +169,31 @@ describe('VolumeManager concurrency', () => {
     await volumes.closeAll();
   });
 });
+
+describe('VolumeManager with a missing LV', () => {
+  it('starts anyway, reports the vv unavailable with the reason, and refuses NBD opens of it', async () => {
+    const a = await build();
+    await a.pools.add({ kind: 'dir', name: 'p', path: join(dir, 'p') });
+    await a.volumes.create('gone', MiB, 'p');
+    await a.volumes.create('fine', MiB, 'p');
+    await a.volumes.closeAll();
+    rmSync(join(dir, 'p', 'gone.img'));
+
+    const b = await build();
+    const byName = Object.fromEntries(b.volumes.list().map((v) => [v.name, v]));
+    expect(byName.fine.state).toBe('online');
+    expect(byName.gone).toMatchObject({
+      state: 'unavailable',
+      error: expect.stringMatching(/ENOENT|no such file/i),
+    });
+    expect(b.provider.open('gone', client)).toMatchObject({
+      kind: 'unknown',
+      message: expect.stringMatching(/unavailable/),
+    });
+    expect(() => b.volumes.virtualVolume('gone')).toThrow(/unavailable/);
+    // It can still be deleted.
+    await b.volumes.delete('gone');
+    expect(b.volumes.names()).toEqual(['fine']);
+    await b.volumes.closeAll();
+  });
+});
