@@ -3,8 +3,6 @@
 
 import type { LvExportService } from '../move/lv-export-service.js';
 import type { MoveManager } from '../move/move-manager.js';
-import type { LvExportService } from '../move/lv-export-service.js';
-import type { MoveManager } from '../move/move-manager.js';
 import type { PoolService } from '../pools/pool-service.js';
 import type { VolumeManager } from '../volumes/volume-manager.js';
 import type { EventBus } from './event-bus.js';
@@ -22,9 +20,6 @@ export interface AgentServices {
   pools: PoolService;
   volumes: VolumeManager;
   events: EventBus;
-  /** The move engine's services (agent/move); absent in tests that build services by hand. */
-  moves?: MoveManager;
-  lvExports?: LvExportService;
   /** The move engine's services (agent/move); absent in tests that build services by hand. */
   moves?: MoveManager;
   lvExports?: LvExportService;

@@ -7,7 +7,6 @@ import { registerEventMethods } from './methods-events.js';
 import { registerInfoMethods } from './methods-info.js';
 import { registerLvMethods } from './methods-lvs.js';
 import { registerMoveMethods } from './methods-moves.js';
-import { registerMoveMethods } from './methods-moves.js';
 import { registerPoolMethods } from './methods-pools.js';
 import { registerVolumeMethods } from './methods-volumes.js';
 
@@ -19,6 +18,5 @@ export const methodModules: MethodModule[] = [
   registerVolumeMethods,
   registerInfoMethods,
   registerEventMethods,
-  registerMoveMethods,
   registerMoveMethods,
 ];
