@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRemoteAgent } from '../../main/core/agent-link/index.js';
 import {
   agentPaths,
+  createSshAgentOpener,
   type DeployResult,
   deployAgent,
   deployToAppliance,
@@ -207,6 +208,41 @@ describe('agent deployment', () => {
         await ssh.close();
       }
     } finally {
+      store.close();
+    }
+  });
+
+  it('opens the agent link of a store appliance, deploying only when the agent does not answer', async () => {
+    const store = openStore({ path: ':memory:', actor: 'test' });
+    const opener = createSshAgentOpener(store, {
+      connect: () => ({ acceptHostKey: sshd.hostKeyFingerprint() }),
+      deployOptions: { bundlePath: bundle },
+    });
+    try {
+      const agentDir = join(sshd.dir, 'agent-d');
+      const appliance = store.appliances.add({
+        name: 'delta',
+        host: sshd.host,
+        port: sshd.port,
+        user: sshd.user,
+        auth: { kind: 'key', identityFile: sshd.userKeyPath },
+        agentDir,
+        nbdListen: '127.0.0.11:0',
+      });
+      const first = await opener.open(appliance);
+      const info = await first.call(agentInfo);
+      pids.add(info.pid);
+      first.close();
+      expect(store.audit.list({ subject: 'delta', actionPrefix: 'agent.deploy' })).toHaveLength(1);
+      const second = await opener.open(store.appliances.require('delta'));
+      expect((await second.call(agentInfo)).pid).toBe(info.pid);
+      second.close();
+      // Same SSH connection both times, and no second deploy.
+      expect(await opener.connection(appliance)).toBe(await opener.connection(appliance));
+      expect(store.audit.list({ subject: 'delta', actionPrefix: 'agent.deploy' })).toHaveLength(1);
+      await stopAgent(await opener.connection(appliance), agentPaths(agentDir));
+    } finally {
+      await opener.closeAll();
       store.close();
     }
   });

@@ -13,9 +13,13 @@ export {
   stopAgent,
   surveyAppliance,
 } from './agent-process.js';
+export {
+  createSshAgentOpener,
+  type SshAgentOpener,
+  type SshAgentOpenerOptions,
+} from './appliance-agent-opener.js';
 export { type DeployOptions, type DeployResult, type DeployStep, deployAgent } from './deploy.js';
 export { type ApplianceDeployOptions, deployToAppliance } from './deploy-appliance.js';
-export { type LocalAgent, type LocalAgentOptions, startLocalAgent, stopLocalAgent } from './local-agent.js';
 export {
   BUNDLED_RUNTIME_VERSION,
   defaultBundlePath,
@@ -26,6 +30,8 @@ export {
   sha256File,
 } from './local-artifacts.js';
 export {
+  bundledRuntimePath,
+  type ChooseRuntimeOptions,
   type ChosenRuntime,
   chooseRuntime,
   MIN_SYSTEM_NODE_MAJOR,
