@@ -147,19 +147,41 @@ export class VirtualVolume implements BlockBackend {
     }
   }
 
-  private async forward<T>(op: (backend: BlockBackend) => Promise<T>): Promise<T> {
+  /** Fast path (gate open): no async frame, one then(); the slow path waits at the gate. */
+  private forward<T>(op: (backend: BlockBackend) => Promise<T>): Promise<T> {
+    if (this.held || this.closed) return this.forwardWhenOpen(op);
+    this.inFlight++;
+    let pending: Promise<T>;
+    try {
+      pending = op(this.current);
+    } catch (err) {
+      this.leave();
+      return Promise.reject(err);
+    }
+    return pending.then(
+      (value) => {
+        this.leave();
+        return value;
+      },
+      (err) => {
+        this.leave();
+        throw err;
+      },
+    );
+  }
+
+  private async forwardWhenOpen<T>(op: (backend: BlockBackend) => Promise<T>): Promise<T> {
     while (this.held) await new Promise<void>((resolve) => this.gateWaiters.push(resolve));
     if (this.closed) throw new BackendError('ESHUTDOWN', `volume ${this.name} is closed`);
-    this.inFlight++;
-    try {
-      return await op(this.current);
-    } finally {
-      this.inFlight--;
-      if (this.inFlight === 0 && this.drained) {
-        const done = this.drained;
-        this.drained = undefined;
-        done();
-      }
+    return this.forward(op);
+  }
+
+  private leave(): void {
+    this.inFlight--;
+    if (this.inFlight === 0 && this.drained) {
+      const done = this.drained;
+      this.drained = undefined;
+      done();
     }
   }
 }
