@@ -8,7 +8,8 @@ import { type Cidr, cidrContains, formatIp, parseCidr, parseCidrList, parseIp, u
 export type HostTlsMode = 'off' | 'allow' | 'require';
 export const HOST_TLS_MODES: readonly HostTlsMode[] = ['off', 'allow', 'require'];
 
-export interface AccessPolicy {
+// A type (not an interface) so a policy can be stored where a plain JSON object is expected.
+export type AccessPolicy = {
   /** CIDRs (or single addresses) whose clients may connect. */
   allow: string[];
   /** Refuse every client, whatever `allow` says. */
@@ -17,9 +18,9 @@ export interface AccessPolicy {
   readOnly: boolean;
   /** off: plaintext only is expected; allow: TLS or plaintext; require: TLS only (no downgrade). */
   hostTls: HostTlsMode;
-  /** PSK identities allowed to open this volume over TLS; empty = any identity the agent knows. */
+  /** PSK identities allowed to open this volume over TLS (a TLS client with another identity is refused). */
   pskIdentities: string[];
-}
+};
 
 /** The agent-wide default when `serve --hosts-allow` is not given: the box itself only. */
 export const LOOPBACK_ONLY: readonly string[] = ['127.0.0.0/8', '::1/128'];
@@ -137,7 +138,9 @@ export function decide(policy: AccessPolicy, client: AccessClient): AccessDecisi
 
   if (client.tlsIdentity === undefined) {
     if (policy.hostTls === 'require') return refuse('the volume requires TLS (--host-tls require)', true);
-  } else if (policy.pskIdentities.length > 0 && !policy.pskIdentities.includes(client.tlsIdentity)) {
+  } else if (!policy.pskIdentities.includes(client.tlsIdentity)) {
+    // An identity is a credential for the volumes that list it, never for others (removing the last
+    // identity of a volume must not open it to every key the agent holds).
     return refuse(`PSK identity ${JSON.stringify(client.tlsIdentity)} is not allowed to open the volume`);
   }
   return { allowed: true, readOnly: policy.readOnly };

@@ -6,6 +6,7 @@ import { toFerryError } from '../../shared/errors.js';
 import { validateName } from '../../shared/names.js';
 import { RpcClient } from '../rpc/rpc-client.js';
 import { type OptionSpec, parseCommandLine, positionalArgs, usageError } from './args.js';
+import { accessCommands } from './ctl-access.js';
 import { type CtlCommand, usageOf } from './ctl-command.js';
 import { infoCommands } from './ctl-info.js';
 import { lvCommands } from './ctl-lvs.js';
@@ -19,6 +20,7 @@ export const ctlCommands: CtlCommand[] = [
   ...lvCommands,
   ...volumeCommands,
   ...moveCommands,
+  ...accessCommands,
   ...infoCommands,
 ];
 

@@ -4,6 +4,8 @@
 // finish, flush and close every volume, release the state dir.
 
 import { FerryError } from '../../shared/errors.js';
+import type { AgentAccessDefaults } from '../access/access-policy.js';
+import { VolumeAccess } from '../access/volume-access.js';
 import { openFileBackend } from '../backend/file-backend.js';
 import { openRemoteBackend } from '../backend/remote-backend.js';
 import type { Logger } from '../log.js';
@@ -30,6 +32,8 @@ export interface DaemonOptions {
   log: Logger;
   /** Replaces the NBD client backend for remote mappings (tests). */
   openRemote?: RemoteOpener;
+  /** Access rules for new volumes (serve --hosts-allow, --host-tls); default: loopback only, no TLS. */
+  access?: AgentAccessDefaults;
 }
 
 export class AgentDaemon {
@@ -53,6 +57,12 @@ export class AgentDaemon {
       const inventory = await Inventory.load(store);
       const events = new EventBus();
       const pools = new PoolService(inventory, events, log.child('pools'));
+      const access = await VolumeAccess.load({
+        inventory,
+        store,
+        defaults: opts.access ?? {},
+        log: log.child('access'),
+      });
       let provider: VolumeExportProvider | undefined;
       let nbd: NbdServer | undefined;
       const chains = new ChainFactory({
@@ -69,9 +79,14 @@ export class AgentDaemon {
         log: log.child('volumes'),
         connectionCount: (name) => provider?.connectionCount(name) ?? 0,
         disconnect: (name) => nbd?.disconnectWhere((c) => c.exportName === name) ?? Promise.resolve(),
+        connectedClients: (name) =>
+          (nbd?.connections() ?? [])
+            .filter((c) => c.exportName === name)
+            .map((c) => `${c.address}:${c.port} (connection ${c.id})`),
+        initialAccess: () => access.initialPolicy(),
       });
       await volumes.openAll();
-      provider = new VolumeExportProvider(volumes);
+      provider = new VolumeExportProvider(volumes, access);
       // Moves resume (mirror in place) and LV exports come back before NBD takes host I/O.
       const moveServices = await startMoveServices({
         pools,
@@ -85,6 +100,7 @@ export class AgentDaemon {
       cleanup.unshift(() => stopMoveServices(moveServices));
       provider.addSource(moveServices.lvExports);
       nbd = new NbdServer({ provider, log: log.child('nbd') });
+      access.attachServer(nbd);
       const address = await listenNbd(nbd, opts.listenHost, opts.listenPort);
       cleanup.unshift(() => nbd!.close());
       const identity: AgentIdentity = {
@@ -95,7 +111,14 @@ export class AgentDaemon {
         control: opts.control,
         nbd: address,
       };
-      const services: AgentServices = { pools, volumes, events, ...moveServices, identity: () => identity };
+      const services: AgentServices = {
+        pools,
+        volumes,
+        events,
+        ...moveServices,
+        access,
+        identity: () => identity,
+      };
       const table = new MethodTable(log.child('rpc'));
       for (const register of methodModules) register(table, services);
       const rpc = new RpcServer(table, log.child('rpc'));

@@ -3,12 +3,19 @@
 
 import { resolve } from 'node:path';
 import { FerryError } from '../../shared/errors.js';
+import {
+  type AgentAccessDefaults,
+  defaultPolicy,
+  parseAllowOption,
+  parseHostTlsMode,
+} from '../access/access-policy.js';
 import { parseCommandLine, requireOption } from '../cli/args.js';
 import { createLogger } from '../log.js';
 import { AGENT_VERSION } from '../version.js';
 import { AgentDaemon } from './agent-daemon.js';
 
-const USAGE = 'ferry-agent serve --state-dir DIR --listen HOST:PORT --control SOCKET';
+const USAGE =
+  'ferry-agent serve --state-dir DIR --listen HOST:PORT --control SOCKET [--hosts-allow CIDR,...] [--host-tls off|allow|require]';
 
 export function parseListen(text: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
@@ -25,7 +32,13 @@ export function parseListen(text: string): { host: string; port: number } {
 export async function runServe(argv: string[]): Promise<number> {
   const args = parseCommandLine(
     argv,
-    { 'state-dir': { type: 'string' }, listen: { type: 'string' }, control: { type: 'string' } },
+    {
+      'state-dir': { type: 'string' },
+      listen: { type: 'string' },
+      control: { type: 'string' },
+      'hosts-allow': { type: 'string' },
+      'host-tls': { type: 'string' },
+    },
     USAGE,
   );
   if (args.positionals.length > 0) {
@@ -37,12 +50,25 @@ export async function runServe(argv: string[]): Promise<number> {
   const stateDir = resolve(requireOption(args, 'state-dir', USAGE));
   const { host, port } = parseListen(requireOption(args, 'listen', USAGE));
   const control = resolve(requireOption(args, 'control', USAGE));
+  const access = accessDefaults(args.values['hosts-allow'], args.values['host-tls']);
   const log = createLogger('agent');
-  const daemon = await AgentDaemon.start({ stateDir, listenHost: host, listenPort: port, control, log });
+  const daemon = await AgentDaemon.start({
+    stateDir,
+    listenHost: host,
+    listenPort: port,
+    control,
+    log,
+    access,
+  });
   const nbd = daemon.identity.nbd;
   const nbdAddress = nbd.host.includes(':') ? `[${nbd.host}]:${nbd.port}` : `${nbd.host}:${nbd.port}`;
   process.stdout.write(
     `ferry-agent ${AGENT_VERSION} serving NBD on ${nbdAddress}, control socket ${control}\n`,
+  );
+  // Said at every start so nobody is surprised by who can (not) reach new volumes.
+  const defaults = defaultPolicy(access);
+  process.stdout.write(
+    `new volumes allow ${defaults.allow.join(', ')}${args.values['hosts-allow'] === undefined ? ' (loopback only: change with --hosts-allow CIDR,...)' : ''}; host TLS ${defaults.hostTls}\n`,
   );
 
   return new Promise<number>((done) => {
@@ -64,4 +90,12 @@ export async function runServe(argv: string[]): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+}
+
+/** serve --hosts-allow and --host-tls, checked before the daemon starts. */
+function accessDefaults(hostsAllow: unknown, hostTls: unknown): AgentAccessDefaults {
+  return {
+    ...(typeof hostsAllow === 'string' ? { hostsAllow: parseAllowOption(hostsAllow) } : {}),
+    ...(typeof hostTls === 'string' ? { hostTls: parseHostTlsMode(hostTls) } : {}),
+  };
 }

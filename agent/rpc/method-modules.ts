@@ -3,6 +3,7 @@
 
 import type { AgentServices } from './agent-services.js';
 import type { MethodTable } from './method-table.js';
+import { registerAccessMethods } from './methods-access.js';
 import { registerEventMethods } from './methods-events.js';
 import { registerInfoMethods } from './methods-info.js';
 import { registerLvMethods } from './methods-lvs.js';
@@ -19,4 +20,5 @@ export const methodModules: MethodModule[] = [
   registerInfoMethods,
   registerEventMethods,
   registerMoveMethods,
+  registerAccessMethods,
 ];

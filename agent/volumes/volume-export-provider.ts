@@ -12,12 +12,26 @@ import type {
 } from '../nbd/export-provider.js';
 import type { VolumeManager } from './volume-manager.js';
 
+/** Who may reach a vv (agent/access/volume-access.ts implements it); absent: everyone, read-write. */
+export interface VolumeAccessGate {
+  check(
+    volume: string,
+    client: NbdClientInfo,
+  ): { allowed: boolean; readOnly: boolean; reason?: string; needTls?: boolean };
+  visible(volume: string, client: NbdClientInfo): boolean;
+  pskKey(identity: string): Buffer | undefined;
+  tlsRequired(): boolean;
+}
+
 export class VolumeExportProvider implements ExportProvider {
   private readonly openCounts = new Map<string, number>();
   private readonly sources: ExportProvider[] = [];
   private shuttingDown = false;
 
-  constructor(private readonly volumes: VolumeManager) {}
+  constructor(
+    private readonly volumes: VolumeManager,
+    private readonly access?: VolumeAccessGate,
+  ) {}
 
   addSource(source: ExportProvider): void {
     this.sources.push(source);
@@ -33,12 +47,20 @@ export class VolumeExportProvider implements ExportProvider {
   }
 
   list(client: NbdClientInfo): ExportListing[] {
-    const own = this.volumes.list().map((v) => ({ name: v.name, description: `ferry vv ${v.uuid}` }));
+    const own = this.volumes
+      .list()
+      .filter((v) => this.access?.visible(v.name, client) ?? true)
+      .map((v) => ({ name: v.name, description: `ferry vv ${v.uuid}` }));
     return [...own, ...this.sources.flatMap((s) => s.list(client))];
   }
 
   open(name: string, client: NbdClientInfo): OpenedExport | ExportRefusal {
     if (this.shuttingDown) return { kind: 'shutdown', message: 'the agent is shutting down' };
+    const decision = this.volumes.names().includes(name) ? this.access?.check(name, client) : undefined;
+    if (decision && !decision.allowed) {
+      const message = `volume ${name}: ${decision.reason ?? 'refused by its access rules'}`;
+      return { kind: decision.needTls ? 'tls-required' : 'policy', message };
+    }
     const vv = this.volumes.find(name);
     if (!vv) {
       for (const source of this.sources) {
@@ -61,7 +83,7 @@ export class VolumeExportProvider implements ExportProvider {
       name,
       description: `ferry vv ${record.uuid}`,
       backend: vv,
-      readOnly: false,
+      readOnly: decision?.readOnly ?? false,
       release: () => {
         if (released) return;
         released = true;
@@ -73,6 +95,8 @@ export class VolumeExportProvider implements ExportProvider {
   }
 
   pskKey(identity: string): Buffer | undefined {
+    const own = this.access?.pskKey(identity);
+    if (own) return own;
     for (const source of this.sources) {
       const key = source.pskKey?.(identity);
       if (key) return key;
@@ -81,6 +105,6 @@ export class VolumeExportProvider implements ExportProvider {
   }
 
   tlsRequired(): boolean {
-    return false;
+    return this.access?.tlsRequired() ?? false;
   }
 }

@@ -36,6 +36,10 @@ export interface VolumeManagerDeps {
   connectionCount?: (name: string) => number;
   /** Drops the NBD connections of a vv (volume delete --force). */
   disconnect?: (name: string) => Promise<void>;
+  /** The clients connected to a vv, in words ('127.0.0.1:41234 (connection 3)'), for refusals. */
+  connectedClients?: (name: string) => string[];
+  /** The access rules a new vv starts with (agent/access); stored in its record. */
+  initialAccess?: () => Record<string, unknown>;
 }
 
 export class VolumeManager {
@@ -120,6 +124,7 @@ export class VolumeManager {
           epoch: 1,
           mapping: { kind: 'local', pool: poolName, lv: name },
           createdAt: new Date().toISOString(),
+          ...(this.deps.initialAccess ? { access: this.deps.initialAccess() } : {}),
         };
         draft.volumes.push(volume);
         return volume;
@@ -153,10 +158,12 @@ export class VolumeManager {
       const record = this.assertEpoch(name, opts.expectEpoch);
       const connections = this.deps.connectionCount?.(name) ?? 0;
       if (connections > 0 && !opts.force) {
+        const clients = this.deps.connectedClients?.(name) ?? [];
+        const who = clients.length > 0 ? `: ${clients.join(', ')}` : '';
         throw new FerryError(
           'ERR_VOLUME_BUSY',
-          `volume ${name} is open by ${connections} NBD connection(s); disconnect them or use --force`,
-          { volume: name, connections },
+          `volume ${name} is open by ${connections} NBD connection(s)${who}; disconnect them or use --force`,
+          { volume: name, connections, clients },
         );
       }
       if (connections > 0) await this.deps.disconnect?.(name);

@@ -43,6 +43,8 @@ export interface StartAgentOptions {
   /** Keep the temp dir after stop() (debugging). */
   keepDir?: boolean;
   listenHost?: string;
+  /** Extra `serve` options, e.g. ['--hosts-allow', '127.0.0.1', '--host-tls', 'require']. */
+  serveArgs?: string[];
 }
 
 const live = new Set<ChildProcess>();
@@ -78,7 +80,17 @@ export async function startAgent(opts: StartAgentOptions = {}): Promise<AgentPro
   const launch = async () => {
     const proc = spawn(
       process.execPath,
-      [bundle, 'serve', '--state-dir', stateDir, '--listen', `${listenHost}:0`, '--control', control],
+      [
+        bundle,
+        'serve',
+        '--state-dir',
+        stateDir,
+        '--listen',
+        `${listenHost}:0`,
+        '--control',
+        control,
+        ...(opts.serveArgs ?? []),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FERRY_LOG: '' } },
     );
     child = proc;

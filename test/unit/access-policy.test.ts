@@ -126,13 +126,13 @@ describe('decide: deny-all, read-only, TLS', () => {
   });
 
   it('require refuses plaintext with needTls, and takes TLS clients', () => {
-    const p = policy({ hostTls: 'require' });
+    const p = policy({ hostTls: 'require', pskIdentities: ['host1'] });
     expect(decide(p, { address: '127.0.0.1' })).toMatchObject({ allowed: false, needTls: true });
     expect(decide(p, { address: '127.0.0.1', tlsIdentity: 'host1' }).allowed).toBe(true);
   });
 
   it('require still applies the address rules to TLS clients', () => {
-    const p = policy({ hostTls: 'require', allow: ['10.0.0.0/8'] });
+    const p = policy({ hostTls: 'require', allow: ['10.0.0.0/8'], pskIdentities: ['host1'] });
     const d = decide(p, { address: '127.0.0.1', tlsIdentity: 'host1' });
     expect(d.allowed).toBe(false);
     expect(d.needTls).toBeUndefined();
@@ -141,6 +141,15 @@ describe('decide: deny-all, read-only, TLS', () => {
   it('allow and off take plaintext clients', () => {
     expect(decide(policy({ hostTls: 'allow' }), { address: '127.0.0.1' }).allowed).toBe(true);
     expect(decide(policy({ hostTls: 'off' }), { address: '127.0.0.1' }).allowed).toBe(true);
+  });
+
+  it('a TLS client with an identity the volume does not list is refused, even with none listed', () => {
+    expect(
+      decide(policy({ hostTls: 'allow' }), { address: '127.0.0.1', tlsIdentity: 'other' }),
+    ).toMatchObject({
+      allowed: false,
+      reason: 'PSK identity "other" is not allowed to open the volume',
+    });
   });
 
   it('only listed PSK identities may open a volume that lists some', () => {
