@@ -8,7 +8,7 @@
 //   table.register(poolAdd, async (params, ctx) => ...)
 
 import type { z } from 'zod';
-import { ErrorCodes, type FerryError, toFerryError } from '../../shared/errors.js';
+import { ErrorCodes, FerryError, toFerryError } from '../../shared/errors.js';
 import {
   describeIssues,
   type RpcError,
@@ -102,7 +102,7 @@ export class MethodTable {
     try {
       result = await entry.handler(params.data, ctx);
     } catch (err) {
-      const ferry = toFerryError(err);
+      const ferry = asFerryError(err);
       if (ferry.code === 'ERR_INTERNAL')
         this.log.error(`${name} failed: ${(err as Error)?.stack ?? ferry.message}`);
       return reply(id, errorOf(ferry));
@@ -128,6 +128,15 @@ export function errorOf(err: FerryError): RpcError {
     message: err.message,
     data: { code: err.code, ...(err.details ? { details: err.details } : {}) },
   };
+}
+
+/** A system call's failure (ENOSPC writing the state, EACCES on a pool folder) is an I/O error, not a bug. */
+function asFerryError(err: unknown): FerryError {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (!(err instanceof FerryError) && typeof code === 'string' && /^E[A-Z0-9]+$/.test(code)) {
+    return new FerryError('ERR_IO', (err as Error).message, { errno: code });
+  }
+  return toFerryError(err);
 }
 
 function reply(id: Id, error: RpcError): RpcResponse {

@@ -94,3 +94,28 @@ describe('LineSplitter', () => {
     expect(s.feed(Buffer.from('\nok\n'))).toEqual([{ kind: 'line', line: 'ok' }]);
   });
 });
+
+describe('MethodTable system errors', () => {
+  it('reports a failed system call as ERR_IO with its errno', async () => {
+    const t = new MethodTable(silent);
+    t.register(lvCreate, () => {
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    });
+    const res = await t.handle(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'lv.create',
+        params: { pool: 'p', name: 'a', size: 1 },
+      }),
+      ctx,
+    );
+    expect(res).toMatchObject({
+      error: {
+        code: -32006,
+        message: 'ENOSPC: no space left on device, write',
+        data: { code: 'ERR_IO', details: { errno: 'ENOSPC' } },
+      },
+    });
+  });
+});
