@@ -18,6 +18,8 @@ import {
 } from '../../shared/rpc/jsonrpc.js';
 import { LineSplitter } from './line-splitter.js';
 
+const DEFAULT_CALL_TIMEOUT_MS = 120_000;
+
 type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void; method: RpcMethod };
 type NotificationListener = (method: string, params: unknown) => void;
 
@@ -64,12 +66,43 @@ export class RpcClient {
     });
   }
 
-  call<M extends RpcMethod>(method: M, params?: z.input<M['params']>): Promise<z.output<M['result']>> {
+  /**
+   * Calls a method and resolves with its validated result. `timeoutMs` (default 120 s; 0: none)
+   * bounds the wait for an agent that hangs: the call then fails with ERR_TIMEOUT.
+   */
+  call<M extends RpcMethod>(
+    method: M,
+    params?: z.input<M['params']>,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<z.output<M['result']>> {
     if (this.closed)
       return Promise.reject(new FerryError('ERR_UNREACHABLE', 'the control connection is closed'));
     const id = this.nextId++;
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, method });
+      const timer =
+        timeoutMs > 0
+          ? setTimeout(() => {
+              if (!this.pending.delete(id)) return;
+              reject(
+                new FerryError(
+                  'ERR_TIMEOUT',
+                  `the agent did not answer ${method.name} within ${timeoutMs} ms`,
+                ),
+              );
+            }, timeoutMs)
+          : undefined;
+      const settle =
+        <T>(fn: (value: T) => void) =>
+        (value: T) => {
+          clearTimeout(timer);
+          fn(value);
+        };
+      this.pending.set(id, {
+        resolve: settle(resolve as (v: unknown) => void),
+        reject: settle(reject),
+        method,
+      });
       this.socket.write(
         `${JSON.stringify({ jsonrpc: '2.0', id, method: method.name, params: params ?? {} })}\n`,
       );
