@@ -1,77 +1,28 @@
 // Plans kept in a real store file (openStore on a temp path, filled through the repositories, every
 // appliance "offline"): create/add/remove/show/list/delete, export and import round trip, the bridge's
 // shapes, estimates from measured throughput or a guess, and clear refusals.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { estimateCopy, GUESS_RATE_BPS } from '../../main/core/planner/estimate.js';
 import { PlanService } from '../../main/core/planner/plan-service.js';
-import { openStore, type Store } from '../../main/core/store/index.js';
+import type { Store } from '../../main/core/store/index.js';
 import { bridgeMethods } from '../../shared/bridge/methods.js';
 import { planSchema, planSummarySchema } from '../../shared/bridge/model.js';
+import { type Fixture, G, openFixture, to } from './planner-fixture.js';
 
-const G = 1024 ** 3;
-let dir: string;
+let fixture: Fixture | undefined;
 let store: Store;
 let service: PlanService;
 
-function uuid(n: number): string {
-  return `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-}
-
-/** Three appliances with one 10G pool each; volumes as [name, appliance, sizeG, allocatedG]. */
 function fill(volumes: [string, string, number, number | null][], used: Record<string, number> = {}) {
-  const seenAt = '2026-11-25T10:00:00.000Z';
-  const ids = new Map<string, number>();
-  for (const name of ['lab-1', 'lab-2', 'lab-3']) {
-    const a = store.appliances.add({
-      name,
-      host: '127.0.0.1',
-      transport: 'local',
-      agentDir: `/tmp/${name}`,
-      nbdListen: '127.0.0.1:10809',
-    });
-    ids.set(name, a.id);
-  }
-  for (const name of ['lab-1', 'lab-2', 'lab-3']) {
-    const mine = volumes.filter((v) => v.at(1) === name);
-    const lvs = mine.map(([vol, , sizeG, allocG]) => ({
-      name: `lv-${vol}`,
-      sizeBytes: sizeG * G,
-      allocatedBytes: allocG === null ? null : allocG * G,
-    }));
-    const filler = used[name] ?? 0;
-    if (filler > 0) lvs.push({ name: 'other', sizeBytes: filler * G, allocatedBytes: null });
-    store.inventory.replaceAppliance(
-      ids.get(name)!,
-      [{ name: 'pool', kind: 'dir', capacityBytes: 10 * G, freeBytes: null, lvs }],
-      seenAt,
-    );
-  }
-  volumes.forEach(([vol, at, sizeG], i) => {
-    store.volumes.create({
-      uuid: uuid(i + 1),
-      name: vol,
-      sizeBytes: sizeG * G,
-      frontApplianceId: ids.get(at)!,
-      mapping: { appliance: at, pool: 'pool', lv: `lv-${vol}` },
-      epoch: 1,
-    });
-  });
-  return ids;
+  fixture = openFixture(volumes, used);
+  store = fixture.store;
+  service = new PlanService(store);
+  return fixture.ids;
 }
 
-const to = (appliance: string) => ({ appliance, pool: 'pool' });
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'ferry-plan-'));
-  store = openStore({ path: join(dir, 'ferry.db'), actor: 'tester' });
-  service = new PlanService(store);
-});
 afterEach(() => {
-  store.close();
-  rmSync(dir, { recursive: true, force: true });
+  fixture?.close();
+  fixture = undefined;
 });
 
 describe('plan service', () => {
