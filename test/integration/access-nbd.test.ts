@@ -3,129 +3,19 @@
 // in NBD_OPT_LIST, with a log line naming it; read-only refuses qemu-io writes with EPERM; the rules
 // survive a restart; volume delete names connected clients.
 import { execFile } from 'node:child_process';
-import net from 'node:net';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  CLIENT_FLAG_FIXED_NEWSTYLE,
-  CLIENT_FLAG_NO_ZEROES,
-  Cmd,
-  encodeLengthPrefixed,
-  encodeOption,
-  encodeRequestHeader,
-  NbdErrno,
-  Opt,
-  Rep,
-  TxFlag,
-} from '../../agent/nbd/wire.js';
+import { NbdErrno, Rep, TxFlag } from '../../agent/nbd/wire.js';
 import { type AgentProcess, startAgent } from '../helpers/agent-process.js';
+import { RawNbd } from './access-raw-client.js';
 
 const run = promisify(execFile);
 let agent: AgentProcess | undefined;
-const opened: RawNbd[] = [];
-
 afterEach(async () => {
-  for (const c of opened.splice(0)) c.close();
+  RawNbd.closeAll();
   await agent?.stop();
   agent = undefined;
 });
-
-/** Just enough of an NBD client to negotiate from a chosen local address and see raw replies. */
-class RawNbd {
-  private buffered = Buffer.alloc(0);
-  private waiting?: () => void;
-  closed = false;
-
-  private constructor(private readonly socket: net.Socket) {
-    socket.on('data', (d) => {
-      this.buffered = Buffer.concat([this.buffered, d]);
-      this.waiting?.();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.waiting?.();
-    });
-    socket.on('error', () => {});
-  }
-
-  static async connect(port: number, localAddress: string): Promise<RawNbd> {
-    const socket = net.connect({ host: '127.0.0.1', port, localAddress });
-    await new Promise<void>((resolve, reject) => {
-      socket.once('connect', resolve);
-      socket.once('error', reject);
-    });
-    const c = new RawNbd(socket);
-    opened.push(c);
-    await c.read(18); // NBDMAGIC, IHAVEOPT, handshake flags
-    socket.write(Buffer.from([0, 0, 0, CLIENT_FLAG_FIXED_NEWSTYLE | CLIENT_FLAG_NO_ZEROES]));
-    return c;
-  }
-
-  async read(n: number): Promise<Buffer> {
-    while (this.buffered.length < n) {
-      if (this.closed) throw new Error('connection closed');
-      await new Promise<void>((resolve) => {
-        this.waiting = resolve;
-      });
-    }
-    const out = this.buffered.subarray(0, n);
-    this.buffered = this.buffered.subarray(n);
-    return out;
-  }
-
-  private async reply(): Promise<{ type: number; data: Buffer }> {
-    const header = await this.read(20);
-    const data = await this.read(header.readUInt32BE(16));
-    return { type: header.readUInt32BE(12), data };
-  }
-
-  async list(): Promise<string[]> {
-    this.socket.write(encodeOption(Opt.LIST));
-    const names: string[] = [];
-    for (;;) {
-      const { type, data } = await this.reply();
-      if (type === Rep.ACK) return names;
-      if (type !== Rep.SERVER) throw new Error(`LIST answered with reply type ${type}`);
-      names.push(data.subarray(4, 4 + data.readUInt32BE(0)).toString('utf8'));
-    }
-  }
-
-  /** NBD_OPT_GO: the error reply type and message, or the export's transmission flags. */
-  async go(name: string): Promise<{ error?: number; message?: string; flags?: number }> {
-    this.socket.write(encodeOption(Opt.GO, Buffer.concat([encodeLengthPrefixed(name), Buffer.alloc(2)])));
-    let flags: number | undefined;
-    for (;;) {
-      const { type, data } = await this.reply();
-      if (type === Rep.ACK) return { flags };
-      if (type >= 0x80000000) return { error: type, message: data.toString('utf8') };
-      if (type === Rep.INFO && data.readUInt16BE(0) === 0) flags = data.readUInt16BE(10);
-    }
-  }
-
-  /** One NBD_CMD_WRITE in transmission (simple replies): resolves with the reply's errno. */
-  async write(offset: number, data: Buffer): Promise<number> {
-    const header = encodeRequestHeader({
-      flags: 0,
-      type: Cmd.WRITE,
-      cookie: 7n,
-      offset,
-      length: data.length,
-    });
-    this.socket.write(Buffer.concat([header, data]));
-    const reply = await this.read(16);
-    return reply.readUInt32BE(4);
-  }
-
-  async waitClosed(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    return this.closed;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 async function qemuIo(url: string, ...commands: string[]): Promise<string> {
   const { stdout } = await run('qemu-io', ['-f', 'raw', ...commands.flatMap((c) => ['-c', c]), url]);
