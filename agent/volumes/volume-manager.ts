@@ -7,7 +7,8 @@
 //   vm.withMappingLock(name, fn)         -> runs fn alone for this vv (cutover, delete)
 //   vm.assertEpoch(name, expectEpoch)    -> ERR_STALE_EPOCH naming both epochs
 //   vm.commitMapping(name, mapping, { expectEpoch, pskKey }) -> new record, epoch + 1, durable
-//   vm.openChain(mapping)                -> a BlockBackend for a mapping (e.g. the move's target)
+//   vm.openChain(mapping, { pskKey })    -> a BlockBackend for a mapping (e.g. the move target)
+//   vm.find(name) / vm.names() / vm.readPskKey(name) / vm.retryOpen(name)
 // Cutover: withMappingLock(name, () => vv.withHold(async () => { flush target; commitMapping; swapChain }))
 // Lock order: a vv's mapping lock, then the inventory transaction mutex.
 
