@@ -62,6 +62,7 @@ export class AgentDaemon {
         store,
         defaults: opts.access ?? {},
         log: log.child('access'),
+        events,
       });
       let provider: VolumeExportProvider | undefined;
       let nbd: NbdServer | undefined;
@@ -86,6 +87,11 @@ export class AgentDaemon {
         initialAccess: () => access.initialPolicy(),
       });
       await volumes.openAll();
+      for (const path of await pools.strayFiles()) {
+        log.warn(
+          `${path} is in a pool folder but is no LV (an interrupted create or delete?); remove it if unused`,
+        );
+      }
       provider = new VolumeExportProvider(volumes, access);
       // Moves resume (mirror in place) and LV exports come back before NBD takes host I/O.
       const moveServices = await startMoveServices({

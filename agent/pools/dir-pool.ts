@@ -4,7 +4,7 @@
 // sparse file may still grow into is not offered to new LVs.
 
 import { constants } from 'node:fs';
-import { mkdir, open, rm, stat, statfs } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryError } from '../../shared/errors.js';
 import { fsyncDir } from '../state/atomic-file.js';
@@ -77,6 +77,16 @@ export class DirPool implements Pool {
   async deleteLv(lv: LvRecord): Promise<void> {
     await rm(lv.path, { force: true });
     await fsyncDir(this.record.path);
+  }
+
+  /** LV-like files (<name>.img) in the folder that no LV record names: left by an interrupted create or delete. */
+  async strayFiles(lvs: readonly LvRecord[]): Promise<string[]> {
+    const known = new Set(lvs.filter((lv) => lv.pool === this.record.name).map((lv) => lv.path));
+    const entries = await readdir(this.record.path).catch(() => [] as string[]);
+    return entries
+      .filter((f) => f.endsWith('.img'))
+      .map((f) => join(this.record.path, f))
+      .filter((path) => !known.has(path));
   }
 
   async allocatedBytes(lv: LvRecord): Promise<number | null> {

@@ -14,6 +14,7 @@ import type { ForcedDevice } from '../safety/device-admission.js';
 import { checkDirPool } from '../safety/dir-pool-check.js';
 import type { Inventory, InventoryData, LvRecord, PoolRecord } from '../state/inventory.js';
 import { DevicePool } from './device-pool.js';
+import { DirPool } from './dir-pool.js';
 import type { Pool } from './pool.js';
 import { createPool } from './pool-factory.js';
 
@@ -74,8 +75,23 @@ export class PoolService {
       const info = await this.describe(pool, draft);
       return forced.length > 0 ? { ...info, forced } : info;
     });
-    this.events.publish({ type: 'pool.added', pool: req.name });
+    this.events.publish({ type: 'pool.added', pool: req.name, ...(info.forced ? { forced: info.forced } : {}) });
     return info;
+  }
+
+  /**
+   * Files in dir pools that look like LVs but are in no record (a crash between creating a file and
+   * recording it, or between forgetting an LV and removing its file). Reported, never removed:
+   * only an admin can tell such a file from someone else's.
+   */
+  async strayFiles(): Promise<string[]> {
+    const data = this.inventory.snapshot();
+    const found: string[] = [];
+    for (const record of data.pools) {
+      const pool = createPool(record);
+      if (pool instanceof DirPool) found.push(...(await pool.strayFiles(data.lvs)));
+    }
+    return found;
   }
 
   async list(): Promise<PoolInfo[]> {

@@ -40,3 +40,12 @@ describe('DirPool', () => {
     expect(await pool.allocatedBytes(lvs[0])).toBeLessThan(MiB);
   });
 });
+
+describe('DirPool stray files', () => {
+  it('names .img files that no LV record owns', async () => {
+    const pool = new DirPool({ kind: 'dir', name: 'p', path: dir, createdAt: 'now' });
+    const lv = await pool.createLv('kept', MiB, []);
+    await pool.createLv('orphan', MiB, []);
+    expect(await pool.strayFiles([lv])).toEqual([join(dir, 'orphan.img')]);
+  });
+});
