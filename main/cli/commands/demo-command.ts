@@ -18,9 +18,14 @@ const VOLUME = 'demo-vol';
 
 export const demoCommand: Command = {
   path: ['demo'],
-  usage: 'ferry demo [--size SIZE] [--dir DIR] [--keep]',
+  usage: 'ferry demo [--size SIZE] [--dir DIR] [--keep | --clean]',
   summary: 'the demo lab: two local appliances, a volume under live writes, an online move, data verified',
-  options: { size: { type: 'string' }, dir: { type: 'string' }, keep: { type: 'boolean' } },
+  options: {
+    size: { type: 'string' },
+    dir: { type: 'string' },
+    keep: { type: 'boolean' },
+    clean: { type: 'boolean' },
+  },
   async run(ctx, inv) {
     const out = ctx.out;
     const size = sizeOpt(inv, 'size') ?? 256 * 1024 * 1024;
@@ -28,6 +33,11 @@ export const demoCommand: Command = {
     const store = openStore({ path: join(dir, 'ferry-demo.db'), actor: 'ferry demo' });
     const core = new ConsoleCore({ store, labDir: join(dir, 'lab'), labPrefix: 'demo' });
     try {
+      if (inv.values.clean) {
+        await core.labDestroy();
+        out.result({ cleaned: dir }, () => `the demo lab in ${dir} is stopped and removed`);
+        return 0;
+      }
       out.note('Ferry demo: two local appliances, one volume under live writes, an online move.');
       await core.labDestroy(); // a fresh start every time: nothing left from an earlier run
       await core.labUp({ appliances: 2, poolSize: Math.max(2 * size, 1024 ** 3) });
@@ -93,7 +103,7 @@ export const demoCommand: Command = {
           `  host        ${result.writes} writes, ${result.errors} errors; ${result.verifiedBlocks} blocks read back, ${result.mismatches} mismatches`,
           `  data        ${s.dataVerified ? 'verified: every block holds what the host last wrote' : 'NOT verified'}`,
           inv.values.keep
-            ? `  the demo lab keeps running in ${dir} (stop it with: ferry demo --dir ${dir} and no --keep)`
+            ? `  the demo lab keeps running in ${dir}: its volume is at nbd://${store.appliances.list()[0]?.nbdListen}/${VOLUME}; remove it with ferry demo --clean${str(inv, 'dir') ? ` --dir ${dir}` : ''}`
             : '',
         ].join('\n'),
       );
@@ -104,7 +114,7 @@ export const demoCommand: Command = {
         );
       return verified ? 0 : 1;
     } finally {
-      if (!inv.values.keep) await core.labDestroy().catch(() => {});
+      if (!inv.values.keep && !inv.values.clean) await core.labDestroy().catch(() => {});
       core.close();
       store.close();
     }

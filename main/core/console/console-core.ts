@@ -210,8 +210,17 @@ export class ConsoleCore {
     return this.labStatus();
   }
 
+  /** Stops and deletes the lab; its appliances and the volumes they served leave the catalog too. */
   async labDestroy(): Promise<void> {
-    for (const a of await this.lab.status()) this.links.drop(a.name);
+    const labAppliances = await this.lab.status();
+    for (const a of labAppliances) this.links.drop(a.name);
+    const ids = new Set(
+      labAppliances.map((a) => this.store.appliances.get(a.name)?.id).filter((id) => id !== undefined),
+    );
+    for (const volume of this.store.volumes.list()) {
+      if (volume.frontApplianceId !== null && ids.has(volume.frontApplianceId))
+        this.store.volumes.remove(volume.uuid);
+    }
     await this.lab.destroy();
   }
 
