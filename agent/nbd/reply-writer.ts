@@ -4,6 +4,7 @@
 // syscall instead of one each.
 
 import type { Extent } from '../backend/block-backend.js';
+import { dataBuffers } from './transmission-buffers.js';
 import {
   encodeSimpleReply,
   encodeStructuredHeader,
@@ -13,6 +14,9 @@ import {
   SIMPLE_REPLY_SIZE,
   STRUCTURED_HEADER_SIZE,
 } from './wire.js';
+
+/** READ replies this large come from the shared pool and go back to it (transmission-buffers.ts). */
+const RECYCLE_MIN_BYTES = 128 * 1024;
 
 /** Bytes in front of the data of a READ reply: structured header + offset, or the simple header. */
 const STRUCTURED_READ_PREFIX = STRUCTURED_HEADER_SIZE + 8;
@@ -53,7 +57,12 @@ export class ReplyWriter {
 
   /** One buffer for a whole READ reply: the backend reads into its tail, no copy afterwards. */
   allocRead(length: number): Buffer<ArrayBuffer> {
-    return Buffer.allocUnsafe(this.readPrefix + length);
+    return dataBuffers.take(this.readPrefix + length);
+  }
+
+  /** Returns a buffer from allocRead() that will not be sent (the read failed). */
+  discardRead(buf: Buffer): void {
+    dataBuffers.give(buf);
   }
 
   /** Sends a READ reply built by allocRead() once its data part is filled. */
@@ -66,7 +75,8 @@ export class ReplyWriter {
     } else {
       encodeSimpleReply(cookie, 0, buf);
     }
-    this.write(buf);
+    // Large buffers go back to the pool once the stream is done with them.
+    this.write(buf, buf.length >= RECYCLE_MIN_BYTES ? () => dataBuffers.give(buf) : undefined);
   }
 
   /** Success without payload: a simple reply is allowed for every command but READ. */
@@ -116,14 +126,18 @@ export class ReplyWriter {
     this.write(buf);
   }
 
-  private write(buf: Buffer): void {
-    if (this.closed) return;
+  private write(buf: Buffer, done?: () => void): void {
+    if (this.closed) {
+      done?.();
+      return;
+    }
     if (!this.corked && this.out.cork) {
       this.corked = true;
       this.out.cork();
       setImmediate(this.uncorkSoon);
     }
-    this.out.write(buf);
+    if (done) this.out.write(buf, done);
+    else this.out.write(buf);
   }
 }
 

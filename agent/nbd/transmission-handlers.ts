@@ -22,8 +22,8 @@ export interface CommandContext {
   readonly baseAllocationId: number;
   /** Logs a failed request with the client's name. */
   logFailure(message: string): void;
-  /** Called once per handled request, after its reply is queued. */
-  requestDone(h: RequestHeader): void;
+  /** Called once per handled request, after its reply is queued; the payload is no longer used. */
+  requestDone(h: RequestHeader, payload: Buffer | null): void;
 }
 
 /** Runs one validated request (not DISC) and replies; never rejects. */
@@ -73,7 +73,7 @@ export async function handleCommand(
   } catch (err) {
     replyFailure(ctx, h, err);
   } finally {
-    ctx.requestDone(h);
+    ctx.requestDone(h, payload);
   }
 }
 
@@ -84,7 +84,12 @@ async function handleRead(ctx: CommandContext, h: RequestHeader): Promise<void> 
   }
   // One buffer holds the reply header and the data; with DF or not, the data goes in one chunk.
   const buf = ctx.replies.allocRead(h.length);
-  await ctx.backend.read(buf.subarray(ctx.replies.readPrefix), h.offset);
+  try {
+    await ctx.backend.read(buf.subarray(ctx.replies.readPrefix), h.offset);
+  } catch (err) {
+    ctx.replies.discardRead(buf);
+    throw err;
+  }
   ctx.replies.sendRead(h.cookie, buf, h.offset);
 }
 

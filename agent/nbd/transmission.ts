@@ -5,6 +5,7 @@
 
 import type { BackendCapabilities, BlockBackend } from '../backend/block-backend.js';
 import type { ReplyWriter } from './reply-writer.js';
+import { dataBuffers } from './transmission-buffers.js';
 import { type CommandContext, handleCommand } from './transmission-handlers.js';
 import { type ExportShape, type Rejection, validateRequest } from './transmission-validate.js';
 import { Cmd, commandName, decodeRequestHeader, REQUEST_HEADER_SIZE, type RequestHeader } from './wire.js';
@@ -102,7 +103,8 @@ export class Transmission implements CommandContext {
     this.opts.logBad(message);
   }
 
-  requestDone(h: RequestHeader): void {
+  requestDone(h: RequestHeader, payload: Buffer | null): void {
+    if (payload) dataBuffers.give(payload);
     this.inFlight--;
     this.heldBytes -= costOf(h);
     if (this.stopped || this.inFlight === 0) this.maybeEnd();
@@ -174,7 +176,7 @@ export class Transmission implements CommandContext {
     // A refused WRITE still consumes its payload, or its data would be parsed as requests.
     this.payload = {
       header: h,
-      buf: errno === 0 ? Buffer.allocUnsafe(h.length) : null,
+      buf: errno === 0 ? dataBuffers.take(h.length) : null,
       remaining: h.length,
       errno,
       cause: errno === 0 ? '' : this.why.cause,
