@@ -17,6 +17,9 @@ import { AgentDaemon } from './agent-daemon.js';
 const USAGE =
   'ferry-agent serve --state-dir DIR --listen HOST:PORT --control SOCKET [--hosts-allow CIDR,...] [--host-tls off|allow|require]';
 
+/** How long a clean stop may take before the agent gives up on it. */
+const STOP_DEADLINE_MS = 90_000;
+
 export function parseListen(text: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(text);
   const port = m ? Number(m[3]) : Number.NaN;
@@ -79,6 +82,11 @@ export async function runServe(argv: string[]): Promise<number> {
         log.warn(`${signal} again: exiting without a clean stop`);
         process.exit(1);
       }
+      // A request stuck in a backend (a remote LV that went away) must not keep the agent alive forever.
+      setTimeout(() => {
+        log.error(`${signal}: not stopped after ${STOP_DEADLINE_MS} ms; exiting without a clean stop`);
+        process.exit(1);
+      }, STOP_DEADLINE_MS).unref();
       daemon.stop(signal).then(
         () => done(0),
         (err) => {
