@@ -3,7 +3,13 @@
 import { FerryError } from '../../shared/errors.js';
 import { parseSize } from '../../shared/names.js';
 import { describeMapping } from '../../shared/rpc/common.js';
-import { type VolumeInfo, volumeCreate, volumeDelete, volumeList } from '../../shared/rpc/volumes.js';
+import {
+  type VolumeInfo,
+  volumeCreate,
+  volumeDelete,
+  volumeGet,
+  volumeList,
+} from '../../shared/rpc/volumes.js';
 import { type ParsedArgs, requireOption, stringOption } from './args.js';
 import type { CtlCommand } from './ctl-command.js';
 import { renderTable, tableSize } from './table.js';
@@ -51,6 +57,26 @@ export const volumeCommands: CtlCommand[] = [
         json: v,
         human: `volume ${v.name} created: ${tableSize(v.size)} on ${describeMapping(v.mapping)}, epoch ${v.epoch}, uuid ${v.uuid}\n`,
       };
+    },
+  },
+  {
+    words: ['volume', 'show'],
+    positionals: ['NAME'],
+    synopsis: '',
+    summary: 'one virtual volume: mapping, epoch, state, connections',
+    async run({ params: [name], client }) {
+      const v = await client.call(volumeGet, { name });
+      const human = [
+        `name:        ${v.name}`,
+        `uuid:        ${v.uuid}`,
+        `size:        ${tableSize(v.size)} (${v.size} bytes)`,
+        `mapping:     ${describeMapping(v.mapping)}${v.mapping.kind === 'remote' ? ` (PSK identity ${v.mapping.pskIdentity})` : ''}`,
+        `epoch:       ${v.epoch}`,
+        `state:       ${v.state}${v.error ? ` (${v.error})` : ''}`,
+        `connections: ${v.connections}`,
+        `created:     ${v.createdAt}`,
+      ].join('\n');
+      return { json: v, human: `${human}\n` };
     },
   },
   {

@@ -113,6 +113,17 @@ describe('ctl errors', () => {
     expect(await agent.ctl('lv', 'list')).toHaveLength(1);
   });
 
+  it('shows one volume', async () => {
+    expect(await agent.ctl('volume', 'show', 'v1')).toMatchObject({
+      name: 'v1',
+      epoch: 1,
+      state: 'online',
+      connections: 0,
+    });
+    const res = await agent.ctlRaw('volume', 'show', 'nope');
+    expect(res.code).toBe(3);
+  });
+
   it('says when no agent is listening', async () => {
     const res = await agent.ctlRaw('--control', `${agent.dir}/nothing.sock`, 'info');
     expect(res.code).toBe(9);
