@@ -53,6 +53,8 @@ export interface VolumeAccessDeps {
   store: StateStore;
   defaults: AgentAccessDefaults;
   log: Logger;
+  /** The agent's event bus: every change becomes a 'volume.access-changed' event (the console's audit). */
+  events?: { publish(event: { type: string } & Record<string, unknown>): unknown };
 }
 
 export class VolumeAccess {
@@ -143,9 +145,8 @@ export class VolumeAccess {
       record.access = { ...next };
       return next;
     });
-    this.deps.log.info(
-      `audit: volume ${volume} access changed: ${describePolicy(before)} -> ${describePolicy(after)}`,
-    );
+    const summary = `${describePolicy(before)} -> ${describePolicy(after)}`;
+    this.deps.log.info(`audit: volume ${volume} access changed: ${summary}`);
     // A client that may still connect keeps its connection; one the rules now refuse, or one that
     // negotiated writing on a volume that became read-only, is closed after its in-flight requests.
     const narrowedToReadOnly = after.readOnly && !before.readOnly;
@@ -154,6 +155,7 @@ export class VolumeAccess {
       (c) => narrowedToReadOnly || !decide(after, c).allowed,
       'the new access rules refuse it',
     );
+    this.publish(volume, summary, disconnected);
     return { policy: after, disconnected };
   }
 
@@ -175,9 +177,9 @@ export class VolumeAccess {
       const current = this.policyFromRecord(record);
       record.access = { ...current, pskIdentities: [...current.pskIdentities, identity] };
     });
-    this.deps.log.info(
-      `audit: volume ${volume}: PSK identity ${identity} added${fresh ? ' with a fresh key' : ' (sharing its existing key)'}`,
-    );
+    const change = `PSK identity ${identity} added${fresh ? ' with a fresh key' : ' (sharing its existing key)'}`;
+    this.deps.log.info(`audit: volume ${volume}: ${change}`);
+    this.publish(volume, change, []);
     return fresh ? { identity, key: fresh.toString('hex') } : { identity };
   }
 
@@ -206,10 +208,16 @@ export class VolumeAccess {
       await this.deps.store.removeSecret(secretName(identity));
       this.keys.delete(identity);
     }
-    this.deps.log.info(
-      `audit: volume ${volume}: PSK identity ${identity} removed${stillListed ? '' : ' (key deleted)'}`,
-    );
-    await this.disconnect(volume, (c) => c.tlsIdentity === identity, `PSK identity ${identity} was removed`);
+    const change = `PSK identity ${identity} removed${stillListed ? '' : ' (key deleted)'}`;
+    this.deps.log.info(`audit: volume ${volume}: ${change}`);
+    const why = `PSK identity ${identity} was removed`;
+    const disconnected = await this.disconnect(volume, (c) => c.tlsIdentity === identity, why);
+    this.publish(volume, change, disconnected);
+  }
+
+  private publish(volume: string, change: string, disconnected: string[]): void {
+    const policy = { ...this.policyOf(volume) };
+    this.deps.events?.publish({ type: 'volume.access-changed', volume, change, policy, disconnected });
   }
 
   private async disconnect(

@@ -75,7 +75,11 @@ export class PoolService {
       const info = await this.describe(pool, draft);
       return forced.length > 0 ? { ...info, forced } : info;
     });
-    this.events.publish({ type: 'pool.added', pool: req.name, ...(info.forced ? { forced: info.forced } : {}) });
+    this.events.publish({
+      type: 'pool.added',
+      pool: req.name,
+      ...(info.forced ? { forced: info.forced } : {}),
+    });
     return info;
   }
 

@@ -18,7 +18,14 @@ export type AgentEvent = z.infer<typeof agentEventSchema>;
 
 /** The inventory events this agent emits (the `type` and its fields). */
 export const inventoryEventSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('pool.added'), pool: nameSchema }),
+  z.object({
+    type: z.literal('pool.added'),
+    pool: nameSchema,
+    /** pool add --force: devices taken despite their problems, and what that destroyed (audit). */
+    forced: z
+      .array(z.object({ device: z.string(), problems: z.array(z.string()), loss: z.string() }))
+      .optional(),
+  }),
   z.object({ type: z.literal('pool.removed'), pool: nameSchema }),
   z.object({ type: z.literal('lv.created'), pool: nameSchema, lv: nameSchema, size: z.number() }),
   z.object({ type: z.literal('lv.deleted'), pool: nameSchema, lv: nameSchema }),
@@ -32,6 +39,14 @@ export const inventoryEventSchema = z.discriminatedUnion('type', [
     previous: mappingSchema,
   }),
   z.object({ type: z.literal('volume.unavailable'), volume: nameSchema, error: z.string() }),
+  /** Access rules or PSK identities changed (agent/access); `disconnected` lists the clients closed. */
+  z.object({
+    type: z.literal('volume.access-changed'),
+    volume: nameSchema,
+    change: z.string(),
+    policy: z.looseObject({}),
+    disconnected: z.array(z.string()),
+  }),
   z.object({ type: z.literal('agent.started'), version: z.string() }),
   z.object({ type: z.literal('agent.stopping'), signal: z.string() }),
 ]);

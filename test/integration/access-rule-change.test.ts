@@ -84,5 +84,14 @@ describe('a rule change during fio traffic', () => {
     expect(agent.output()).toMatch(
       /volume vol1: closing 127\.0\.0\.2:\d+ \(connection \d+\) after in-flight requests/,
     );
+    // Every change is an event for the console's audit log, the disconnect included.
+    const events = (await agent.ctlRaw('events')).stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; change?: string; disconnected?: string[] })
+      .filter((e) => e.type === 'volume.access-changed');
+    expect(events).toHaveLength(changes.length + 1);
+    expect(events.at(-1)?.change).toBe('PSK identity host1 added with a fresh key');
+    expect(events.flatMap((e) => e.disconnected)).toEqual(disconnected);
   });
 });

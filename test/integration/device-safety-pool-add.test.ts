@@ -88,7 +88,13 @@ describe.skipIf(unavailable !== undefined)('pool add --device on loop devices', 
     expect(agent.output()).toContain(
       `audit: pool add forced --force took ${dev.path} despite: ${dev.path} carries an ext4`,
     );
-    // The device is now in pool "forced": a second pool may not take it, even with --force... by name
+    const added = (await agent.ctlRaw('events')).stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string; pool?: string; forced?: Array<{ device: string }> })
+      .find((e) => e.type === 'pool.added' && e.pool === 'forced');
+    expect(added?.forced?.map((f) => f.device)).toEqual([dev.path]);
+    // The device is now in pool "forced": a second pool may not take it.
     const again = await agent.ctlRaw('pool', 'add', 'twice', '--device', dev.path);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toContain('already belongs to pool forced');
