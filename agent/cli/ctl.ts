@@ -46,6 +46,8 @@ export async function runCtl(argv: string[], io: CtlIo = processIo): Promise<num
   } catch (err) {
     const ferry = toFerryError(err);
     io.stderr(`error: ${ferry.message} (${ferry.code})\n`);
+    // Scripts that asked for JSON get the error as JSON on stdout as well.
+    if (argv.includes('--json')) io.stdout(`${JSON.stringify({ error: ferry.toJSON() }, null, 2)}\n`);
     const usage = ferry.details?.usage;
     if (typeof usage === 'string') io.stderr(`usage: ${usage}\n`);
     return ferry.exitCode;

@@ -120,8 +120,11 @@ describe('ctl errors', () => {
       state: 'online',
       connections: 0,
     });
-    const res = await agent.ctlRaw('volume', 'show', 'nope');
+    const res = await agent.ctlRaw('--json', 'volume', 'show', 'nope');
     expect(res.code).toBe(3);
+    expect(JSON.parse(res.stdout)).toMatchObject({
+      error: { code: 'ERR_NOT_FOUND', message: 'volume nope does not exist', details: { volume: 'nope' } },
+    });
   });
 
   it('says when no agent is listening', async () => {
