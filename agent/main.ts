@@ -2,7 +2,7 @@
 //   serve     the daemon (NBD server + control socket + durable state)
 //   ctl       client of a running daemon's control socket
 //   nbd-file  serve one file over NBD (stdio / socket activation, for libnbd tools)
-import { toFerryError } from '../shared/errors.js';
+import { FerryError, toFerryError } from '../shared/errors.js';
 import { runCtl } from './cli/ctl.js';
 import { runServe } from './daemon/serve-command.js';
 import { runNbdFileCommand } from './nbd-file-command.js';
@@ -53,7 +53,12 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err) => {
-    const ferry = toFerryError(err);
+    // A failed system call at start (EACCES on the state dir) is the admin's to fix, not a bug.
+    const errno = (err as NodeJS.ErrnoException | undefined)?.code;
+    const ferry =
+      !(err instanceof FerryError) && typeof errno === 'string' && /^E[A-Z0-9]+$/.test(errno)
+        ? new FerryError('ERR_IO', (err as Error).message, { errno })
+        : toFerryError(err);
     process.stderr.write(`error: ${ferry.message} (${ferry.code})\n`);
     const usage = ferry.details?.usage;
     if (typeof usage === 'string') process.stderr.write(`usage: ${usage}\n`);
