@@ -1,9 +1,10 @@
 // Host TLS per volume through a real agent: `ctl volume psk add` prints a key once; nbdinfo with the
 // right PSK file reads the volume, with a wrong key or in plaintext when TLS is required it is
-// refused; data written over TLS (nbdcopy) reads back identical; psk remove revokes the identity.
+// refused; data written over TLS (nbdcopy, qemu-io tls-creds-psk) reads back identical; psk remove
+// revokes the identity.
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -75,6 +76,23 @@ describe('host TLS with PSK identities', () => {
     await run('nbdcopy', [`${url}?tls-psk-file=${right}`, back]);
     const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
     expect(sha(readFileSync(back))).toBe(sha(data));
+
+    // qemu with tls-creds-psk writes a pattern over TLS and reads it back.
+    const creds = join(agent.dir, 'qemu-psk');
+    mkdirSync(creds, { mode: 0o700 });
+    pskFile(creds, 'keys.psk', 'host1', key);
+    const { stdout: qemu } = await run('qemu-io', [
+      '--object',
+      `tls-creds-psk,id=tls0,endpoint=client,dir=${creds},username=host1`,
+      '-c',
+      'write -P 0x5a 1M 64k',
+      '-c',
+      'read -P 0x5a 1M 64k',
+      '--image-opts',
+      `driver=nbd,host=127.0.0.1,port=${agent.nbdPort},export=vol1,tls-creds=tls0`,
+    ]);
+    expect(qemu).toContain('read 65536/65536 bytes');
+    expect(qemu).not.toMatch(/verification failed|error/i);
   });
 
   it('keeps keys in 0600 files, lists identities without keys, and revokes on remove', async () => {
