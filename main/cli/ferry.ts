@@ -5,15 +5,24 @@ import { openStore } from '../core/store/index.js';
 import { type CommandSpec, parseInvocation } from './cli-args.js';
 import type { CliContext, Command } from './cli-context.js';
 import { createOutput, printError } from './cli-output.js';
+import { applianceCommands } from './commands/appliance-commands.js';
 import { demoCommand } from './commands/demo-command.js';
 import { inventoryCommands } from './commands/inventory-commands.js';
 import { labCommands } from './commands/lab-commands.js';
 import { moveCommands } from './commands/move-commands.js';
+import { planCommands } from './commands/plan-commands.js';
 
 declare const FERRY_CONSOLE_VERSION: string | undefined;
 const VERSION = typeof FERRY_CONSOLE_VERSION === 'string' ? FERRY_CONSOLE_VERSION : 'dev';
 
-const COMMANDS: Command[] = [demoCommand, ...labCommands, ...inventoryCommands, ...moveCommands];
+const COMMANDS: Command[] = [
+  demoCommand,
+  ...labCommands,
+  ...applianceCommands,
+  ...inventoryCommands,
+  ...moveCommands,
+  ...planCommands,
+];
 
 function help(commands: CommandSpec[]): string {
   const width = Math.max(...commands.map((c) => c.path.join(' ').length));

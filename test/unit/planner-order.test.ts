@@ -194,6 +194,31 @@ describe('planner order', () => {
     expect(result.reason).toMatch(/^2 of 2 steps cannot run: step 1: pool lab-2\/pool lacks 1\.5G/);
   });
 
+  it('keeps the steps that can run (staged swap) and flags only the one that cannot fit', () => {
+    const pools = [pool('lab-1/pool', 10, 10), pool('lab-2/pool', 10, 10), pool('lab-3/pool', 10, 2)];
+    const result = planOrder({
+      pools,
+      volumes: [
+        vol('a', 'lab-1/pool', 6),
+        vol('f1', 'lab-1/pool', 4),
+        vol('b', 'lab-2/pool', 6),
+        vol('f2', 'lab-2/pool', 4),
+        vol('c', 'lab-3/pool', 2),
+      ],
+      steps: [step('1', 'a', 'lab-2/pool'), step('2', 'b', 'lab-1/pool'), step('3', 'c', 'lab-1/pool')],
+    });
+    expect(result.feasible).toBe(false);
+    expect(result.hops.map((h) => [h.id, h.outcome])).toEqual([
+      ['1.stage', 'run'],
+      ['2', 'run'],
+      ['1', 'run'],
+      ['3', 'infeasible'],
+    ]);
+    expect(result.hops[3].reason).toMatch(/^pool lab-1\/pool lacks 2\.0G for c/);
+    expect(result.staging.map((s) => s.volume)).toEqual(['a']);
+    expectSafe(pools, result);
+  });
+
   it('says when a volume is larger than the whole target pool', () => {
     const pools = [pool('a/p', 20, 12), pool('b/p', 10, 0)];
     const result = planOrder({

@@ -3,12 +3,15 @@
 // does not depend on how moves are orchestrated.
 import type { ErrorInfo, PoolRef } from '../../../shared/bridge/fields.js';
 import type { Move } from '../../../shared/bridge/model.js';
+import type { MoveOrchestrator } from '../console/move-orchestrator.js';
 
 export type MoveOutcome = 'done' | 'failed' | 'aborted';
 
 export interface MoveRequest {
   volume: string;
   to: PoolRef;
+  /** Reserve (and preflight) the allocated bytes rather than the full size. */
+  thin: boolean;
   throttleBps: number | null;
   verify: boolean;
   keepSource: boolean;
@@ -26,22 +29,14 @@ export interface MoveRunner {
   wait(moveId: string, onProgress: (move: Move) => void): Promise<MoveOutcome | MoveEnd>;
 }
 
-interface MovingCore {
-  startMove(params: MoveRequest): Promise<{ id: string }>;
-  waitForMove(id: string, onProgress: (move: Move) => void): Promise<unknown>;
-}
-
-/** The console core's moves as a MoveRunner, or null while the core cannot start moves. */
-export function moveRunnerOf(core: object): MoveRunner | null {
-  const c = core as Partial<MovingCore>;
-  const { startMove, waitForMove } = c;
-  if (typeof startMove !== 'function' || typeof waitForMove !== 'function') return null;
+/** The console core's orchestrated moves (ConsoleCore.moves) as a MoveRunner. */
+export function consoleMoveRunner(moves: Pick<MoveOrchestrator, 'start' | 'follow'>): MoveRunner {
   return {
     async start(request) {
-      return (await startMove.call(core, request)).id;
+      return (await moves.start(request)).id;
     },
     async wait(moveId, onProgress) {
-      return moveEndOf(await waitForMove.call(core, moveId, onProgress));
+      return moveEndOf(await moves.follow(moveId, onProgress));
     },
   };
 }

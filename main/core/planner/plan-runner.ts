@@ -9,6 +9,7 @@ import { FerryError, toFerryError } from '../../../shared/errors.js';
 import { formatSizeApprox } from '../../../shared/names.js';
 import type { Store } from '../store/store.js';
 import { CapacityLedger, type Hop, poolKey } from './capacity-ledger.js';
+import type { Settle } from './inventory-settle.js';
 import { type MoveRunner, moveEndOf } from './move-runner.js';
 import { PlanService } from './plan-service.js';
 import { canStart } from './plan-simulation.js';
@@ -28,6 +29,8 @@ export interface RunDeps {
   /** Asks every agent for its inventory now (ConsoleCore.refresh). */
   refresh(): Promise<unknown>;
   moves: MoveRunner;
+  /** Waits after a cutover until the inventory shows the source LV released (inventorySettler). */
+  settle?: Settle;
   now?: () => Date;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -208,6 +211,7 @@ class PlanRun {
     const plans = this.deps.store.plans;
     try {
       if (!step) throw new FerryError('ERR_INTERNAL', `hop ${hop.id} has no step in the store`);
+      const source = this.deps.store.volumes.get(hop.volume)?.mapping;
       const moveId = this.attachable(hop) ?? (await this.deps.moves.start(this.requestOf(hop)));
       this.recordRunning(step.position, moveId);
       this.note(
@@ -217,7 +221,7 @@ class PlanRun {
         await this.deps.moves.wait(moveId, (m) => this.options.observer?.onMove?.(hop, m)),
       );
       if (end.outcome === 'done') {
-        this.ledger.complete(hop);
+        await this.settle(hop, source);
         if (hop.staging) plans.setStep(planId, step.position, { status: 'pending', error: null });
         else plans.finishStep(planId, step.position, 'done');
         this.note(`step ${hop.id}: ${hop.volume} is on ${poolKey(hop.to)}`);
@@ -244,6 +248,19 @@ class PlanRun {
     }
   }
 
+  /** Counts the source's space as free once the inventory shows it released (never with keepSource). */
+  private async settle(hop: Hop, source: { appliance: string; pool: string; lv: string } | undefined) {
+    if (this.fresh.options.keepSource) return;
+    if (this.deps.settle && source && source.lv !== '') {
+      const released = await this.deps.settle(hop.to, source).catch(() => false);
+      if (!released)
+        this.note(
+          `step ${hop.id}: ${poolKey(source)} still shows ${hop.volume}'s old LV ${source.lv}; moves that need its space may be refused`,
+        );
+    }
+    this.ledger.complete(hop);
+  }
+
   /** The move an interrupted run left going for this hop, when the volume is still moving. */
   private attachable(hop: Hop): string | null {
     const step = this.fresh.stepOf(hop);
@@ -257,6 +274,7 @@ class PlanRun {
     return {
       volume: hop.volume,
       to: hop.to,
+      thin: hop.thin,
       throttleBps: o.throttleBps,
       verify: o.verify,
       keepSource: o.keepSource,
@@ -284,7 +302,6 @@ class PlanRun {
           : `plan ${this.name} done`;
     this.deps.store.plans.setRunState(this.fresh.record.id, state);
     this.emit(state, message);
-    this.note(message);
     return { state, message, plan: this.service.show(this.name, this.options.concurrency ?? 1) };
   }
 

@@ -41,8 +41,47 @@ export function searchOrder(
   limits: SearchLimits = DEFAULT_LIMITS,
 ): SearchResult {
   const search = new OrderSearch(pools, limits);
-  const result = search.solve(ledger, pending, limits.stagingDepth, new Set());
-  return { ...result, exhausted: search.exhausted };
+  const solve = (hops: readonly Hop[]) => search.solve(ledger, hops, limits.stagingDepth, new Set());
+  const first = solve(pending);
+  let best = first;
+  // When not everything fits, keep as much of the plan as can run: leave out blocked steps (the one
+  // whose absence lets all others run, else the admin's latest) until the rest has an order.
+  let kept = [...pending];
+  const dropped: Hop[] = [];
+  while (best.infeasible.length > 0 && kept.length > 1 && !search.exhausted) {
+    const blocked = new Set(best.infeasible.map((i) => i.hop.stepId));
+    const candidates = kept.filter((h) => blocked.has(h.stepId)).reverse();
+    if (candidates.length === 0) break;
+    let next: { hop: Hop; result: ReturnType<typeof solve> } | null = null;
+    for (const hop of candidates) {
+      const result = solve(kept.filter((h) => h !== hop));
+      if (result.infeasible.length === 0) {
+        next = { hop, result };
+        break;
+      }
+    }
+    next ??= { hop: candidates[0], result: solve(kept.filter((h) => h !== candidates[0])) };
+    dropped.push(next.hop);
+    kept = kept.filter((h) => h !== next.hop);
+    best = next.result;
+  }
+  // Leaving steps out only helps when what remains runs whole; else the first diagnosis says more.
+  if (dropped.length === 0 || best.infeasible.length > 0) return { ...first, exhausted: search.exhausted };
+  const after = ledger.clone();
+  for (const hop of best.order) {
+    after.reserve(hop);
+    after.complete(hop);
+  }
+  const stuck = [...best.infeasible.map((i) => i.hop), ...dropped];
+  return {
+    order: best.order,
+    staging: best.staging,
+    infeasible: [
+      ...best.infeasible,
+      ...dropped.reverse().map((hop) => ({ hop, reason: search.lackReason(after, hop, stuck) })),
+    ],
+    exhausted: search.exhausted,
+  };
 }
 
 class OrderSearch {
@@ -173,9 +212,12 @@ class OrderSearch {
     return `no direct order leaves room on ${poolKey(hop.to)} for ${hop.volume}`;
   }
 
-  private lackReason(ledger: CapacityLedger, hop: Hop, blocked: readonly Hop[]): string {
+  lackReason(ledger: CapacityLedger, hop: Hop, blocked: readonly Hop[]): string {
     const target = poolKey(hop.to);
     const capacity = ledger.capacityOf(hop.to);
+    if (ledger.lack(hop) === 0) {
+      return `no order of the other steps leaves room for ${hop.volume} on ${target} when it would run (${size(hop.reserveBytes)} needed)`;
+    }
     let reason = `pool ${target} lacks ${size(ledger.lack(hop))}`;
     if (hop.reserveBytes > capacity) {
       reason += ` (${hop.volume} needs ${size(hop.reserveBytes)}; the pool holds ${size(capacity)} in all)`;
@@ -183,7 +225,10 @@ class OrderSearch {
       reason += ` for ${hop.volume} (needs ${size(hop.reserveBytes)}, ${size(Math.max(0, ledger.freeOf(hop.to)))} free after the steps that can run)`;
     }
     if (findCycle(hop, blocked)) {
-      reason += `; ${this.blockage(hop, blocked)} and no other pool has ${size(hop.reserveBytes)} free to stage through`;
+      const room = this.stagingOptions(ledger, blocked, new Set()).some((o) => o.hop === hop);
+      reason += room
+        ? `; ${this.blockage(hop, blocked)}, and staging through another pool does not make room either`
+        : `; ${this.blockage(hop, blocked)} and no other pool has ${size(hop.reserveBytes)} free to stage through`;
     }
     return reason;
   }

@@ -72,6 +72,8 @@ export function evaluatePlan(store: Store, record: StoredPlan, concurrency = 1):
     appliance: v.appliance,
     pool: v.pool,
     moving: v.state === 'moving' || v.state === 'degraded',
+    // A plan that keeps its sources frees nothing at cutover.
+    ...(options.keepSource ? { held: 0 } : {}),
   }));
   const nameOf = new Map(inventory.volumes.map((v) => [v.uuid, v.name]));
   const steps: StepRequest[] = record.steps.map((s) => ({
