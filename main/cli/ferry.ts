@@ -5,7 +5,6 @@ import { openStore } from '../core/store/index.js';
 import { type CommandSpec, parseInvocation } from './cli-args.js';
 import type { CliContext, Command } from './cli-context.js';
 import { createOutput, printError } from './cli-output.js';
-import { applianceCommands } from './commands/appliance-commands.js';
 import { demoCommand } from './commands/demo-command.js';
 import { inventoryCommands } from './commands/inventory-commands.js';
 import { labCommands } from './commands/lab-commands.js';
@@ -18,7 +17,6 @@ const VERSION = typeof FERRY_CONSOLE_VERSION === 'string' ? FERRY_CONSOLE_VERSIO
 const COMMANDS: Command[] = [
   demoCommand,
   ...labCommands,
-  ...applianceCommands,
   ...inventoryCommands,
   ...moveCommands,
   ...planCommands,
