@@ -5,6 +5,7 @@ import { openStore } from '../core/store/index.js';
 import { type CommandSpec, parseInvocation } from './cli-args.js';
 import type { CliContext, Command } from './cli-context.js';
 import { createOutput, printError } from './cli-output.js';
+import { applianceCommands } from './commands/appliance-commands.js';
 import { demoCommand } from './commands/demo-command.js';
 import { inventoryCommands } from './commands/inventory-commands.js';
 import { labCommands } from './commands/lab-commands.js';

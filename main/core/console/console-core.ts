@@ -8,10 +8,13 @@ import type { Inventory, LabStatus, Pool, Volume, VolumeHistory } from '../../..
 import { FerryError } from '../../../shared/errors.js';
 import { poolAdd } from '../../../shared/rpc/pools.js';
 import { volumeCreate } from '../../../shared/rpc/volumes.js';
+import { createSshAgentOpener } from '../deploy/appliance-agent-opener.js';
+import type { ApplianceDeployOptions } from '../deploy/deploy-appliance.js';
 import { LocalLab } from '../lab/lab.js';
 import type { Store } from '../store/store.js';
 import { ferryDataDir } from '../store/store-path.js';
 import { ApplianceLinks, type SshLinkOpener } from './appliance-links.js';
+import { ApplianceService, type ApplianceServiceDeps, type SecretPrompts } from './appliance-service.js';
 import { type SyncResult, syncAppliance } from './inventory-sync.js';
 import { MoveOrchestrator } from './move-orchestrator.js';
 import { inventoryView, poolViews, volumeViews } from './views.js';
@@ -23,7 +26,14 @@ export interface ConsoleCoreOptions {
   store: Store;
   /** Where the lab lives; default: beside the store (the user's data folder for the default store). */
   labDir?: string;
+  /** Replaces the SSH appliances' link opener (default: connect, deploy if needed, forward). */
   openSsh?: SshLinkOpener;
+  /** How to ask for a key passphrase or an SSH password; without them such appliances get ERR_AUTH. */
+  secrets?: SecretPrompts;
+  /** Deploy settings for SSH appliances (e.g. another agent bundle). */
+  deployOptions?: ApplianceDeployOptions;
+  /** SSH keepalive and reconnect tuning. */
+  ssh?: ApplianceServiceDeps['ssh2'];
   /** Names of lab appliances: PREFIX-1, PREFIX-2, ... (default 'lab'). */
   labPrefix?: string;
 }
@@ -31,13 +41,27 @@ export interface ConsoleCoreOptions {
 export class ConsoleCore {
   readonly store: Store;
   readonly links: ApplianceLinks;
+  readonly appliances: ApplianceService;
   readonly lab: LocalLab;
   readonly moves: MoveOrchestrator;
   private readonly events = new EventEmitter();
 
   constructor(options: ConsoleCoreOptions) {
     this.store = options.store;
-    this.links = new ApplianceLinks(this.store, options.openSsh);
+    this.appliances = new ApplianceService({
+      store: this.store,
+      ssh: createSshAgentOpener(this.store, {
+        connect: (appliance) => this.appliances.connectOptionsFor(appliance),
+        deployOptions: options.deployOptions,
+      }),
+      links: () => this.links,
+      refresh: (name) => this.refresh(name),
+      emit: (event) => this.emit(event),
+      secrets: options.secrets,
+      deployOptions: options.deployOptions,
+      ssh2: options.ssh,
+    });
+    this.links = new ApplianceLinks(this.store, options.openSsh ?? this.appliances.openLink);
     const base = this.store.path === ':memory:' ? ferryDataDir() : dirname(this.store.path);
     this.lab = new LocalLab(options.labDir ?? join(base, 'lab'), this.store, options.labPrefix);
     this.events.setMaxListeners(0);
@@ -224,8 +248,10 @@ export class ConsoleCore {
     await this.lab.destroy();
   }
 
-  close(): void {
+  /** Closes the links at once; the returned promise settles when the SSH connections are closed too. */
+  close(): Promise<void> {
     this.links.closeAll();
     this.events.removeAllListeners();
+    return this.appliances.close();
   }
 }

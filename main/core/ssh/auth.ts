@@ -2,8 +2,11 @@
 // only when the key is encrypted), the user's ssh-agent (SSH_AUTH_SOCK), or a password. Secrets are
 // taken from callbacks at connect time and never kept beyond the connect call.
 import { readFile } from 'node:fs/promises';
-import { utils } from 'ssh2';
+import ssh2 from 'ssh2';
 import { FerryError } from '../../../shared/errors.js';
+
+// ssh2 is CommonJS: Node's ESM loader cannot see `utils` as a named export (the bundled CLI fails).
+const { utils } = ssh2;
 
 export type SecretSource = string | (() => Promise<string>);
 

@@ -1,0 +1,486 @@
+// The appliances of the shop, as the admin manages them: read a host key before trusting it, add an
+// appliance (record, connect with the host key accepted, deploy the agent, read its inventory: all or
+// nothing), check one, list, remove. It also owns the SSH side of the console's links: per-appliance
+// connect options (secrets asked through callbacks and kept in memory only, host key acceptance while
+// adding) and a link opener that closes a link as soon as its SSH connection drops, so ApplianceLinks
+// opens a fresh one over the re-dialled connection.
+import type { BridgeEvent } from '../../../shared/bridge/events.js';
+import type { Appliance as ApplianceView, HostKey } from '../../../shared/bridge/model.js';
+import { FerryError, toFerryError } from '../../../shared/errors.js';
+import { validateName } from '../../../shared/names.js';
+import { agentInfo } from '../../../shared/rpc/info.js';
+import { type AgentLink, connectLocalAgent, connectRemoteAgent } from '../agent-link/index.js';
+import { agentPaths } from '../deploy/agent-process.js';
+import type { SshAgentOpener } from '../deploy/appliance-agent-opener.js';
+import type { DeployStep } from '../deploy/deploy.js';
+import { type ApplianceDeployOptions, deployToAppliance } from '../deploy/deploy-appliance.js';
+import { localAgentPaths } from '../lab/local-agent.js';
+import type { ApplianceConnectOptions } from '../ssh/appliance-connection.js';
+import type { SecretSource } from '../ssh/auth.js';
+import { SshConnection, type SshConnectOptions } from '../ssh/connection.js';
+import type { HostKeyInfo } from '../ssh/host-key.js';
+import type { Appliance, ApplianceAuth, RuntimeChoice } from '../store/repo-appliances.js';
+import type { Store } from '../store/store.js';
+import type { ApplianceLinks, SshLinkOpener } from './appliance-links.js';
+import { applianceView, inventoryView } from './views.js';
+
+/** How shells ask the admin for secrets and trust; each is optional (no TTY, no dialog: not asked). */
+export interface SecretPrompts {
+  passphrase?: (ask: { appliance: string; identityFile: string }) => Promise<string>;
+  password?: (ask: { appliance: string; user: string; host: string }) => Promise<string>;
+}
+
+export type ConfirmHostKey = (key: HostKeyInfo, where: { host: string; port: number }) => Promise<boolean>;
+
+/** The stored method plus, for this call only, the secret (a string, or a callback asked when needed). */
+export type ApplianceAuthInput =
+  | { kind: 'agent' }
+  | { kind: 'key'; identityFile: string; passphrase?: SecretSource }
+  | { kind: 'password'; password?: SecretSource };
+
+export interface AddApplianceInput {
+  name: string;
+  host: string;
+  port?: number;
+  user?: string;
+  auth: ApplianceAuthInput;
+  /** `SHA256:...`: accept a first-contact host key only if it is exactly this one. */
+  acceptHostKey?: string;
+  /** Asked on first contact when `acceptHostKey` is not given (a TTY yes/no, a dialog). */
+  confirmHostKey?: ConfirmHostKey;
+  /** Default /var/lib/ferry-agent for root, else ~/.ferry-agent of the SSH user. */
+  agentDir?: string;
+  /** Default 0.0.0.0:10809. */
+  nbdListen?: string;
+  runtime?: RuntimeChoice;
+  onStep?: (step: 'connect' | DeployStep | 'inventory', detail?: string) => void;
+}
+
+export interface AddedAppliance extends ApplianceView {
+  hostKeyType: string | null;
+  agentDir: string;
+  nbdListen: string;
+  deployed: {
+    version: string;
+    pid: number;
+    sha256: string;
+    runtime: { kind: string; path: string; version: string | null; uploaded: boolean };
+    started: boolean;
+    bundleUploaded: boolean;
+    nbd: { host: string; port: number };
+  };
+}
+
+export interface ApplianceListing extends ApplianceView {
+  transport: 'ssh' | 'local';
+  auth: ApplianceAuth['kind'];
+  agentDir: string;
+  nbdListen: string;
+  runtime: RuntimeChoice;
+}
+
+export interface ApplianceCheck {
+  appliance: string;
+  /** SSH login works (local appliances: always true). */
+  reachable: boolean;
+  agentRunning: boolean;
+  agentVersion: string | null;
+  /** Round trip of the agent's `info` call, through the SSH forward for SSH appliances. */
+  latencyMs: number | null;
+  message: string;
+  error: { code: string; message: string } | null;
+}
+
+export interface RemovedAppliance {
+  ok: true;
+  appliance: string;
+  /** Volumes it served: forgotten by the console (their agent keeps serving them). */
+  forgottenVolumes: string[];
+  /** Volumes served elsewhere whose data is on this appliance (their front agent still reaches it). */
+  volumesStoredOnIt: string[];
+}
+
+export interface ApplianceServiceDeps {
+  store: Store;
+  ssh: SshAgentOpener;
+  links: () => ApplianceLinks;
+  refresh: (appliance: string) => Promise<unknown>;
+  emit: (event: BridgeEvent) => void;
+  secrets?: SecretPrompts;
+  deployOptions?: ApplianceDeployOptions;
+  /** Per-connection SSH tuning (tests shorten keepalives and backoff). */
+  ssh2?: Pick<SshConnectOptions, 'keepaliveIntervalMs' | 'reconnect'>;
+}
+
+/** A host key confirmation prompts a human inside the SSH handshake: give them time. */
+const HUMAN_READY_TIMEOUT_MS = 10 * 60_000;
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+
+export class ApplianceService {
+  /** Host key acceptance for an appliance being added (or re-keyed), read by connectOptionsFor. */
+  private readonly trust = new Map<
+    string,
+    { acceptHostKey?: string; confirmHostKey?: ConfirmHostKey; replacePinned?: boolean }
+  >();
+  /** Secrets given for one call or typed once, in memory for the connection's re-dials; never stored. */
+  private readonly given = new Map<string, { passphrase?: SecretSource; password?: SecretSource }>();
+  private readonly typed = new Map<string, { passphrase?: string; password?: string }>();
+  private readonly kept = new Map<string, SshConnection>();
+
+  constructor(private readonly deps: ApplianceServiceDeps) {}
+
+  /** Replaces the prompts (a shell that can ask only after it started, e.g. once a TTY is known). */
+  setSecretPrompts(prompts: SecretPrompts | undefined): void {
+    this.deps.secrets = prompts;
+  }
+
+  list(): ApplianceListing[] {
+    const links = this.deps.links();
+    return this.deps.store.appliances.list().map((a) => ({
+      ...applianceView(a, links.latencyOf(a.name)),
+      transport: a.transport,
+      auth: a.auth.kind,
+      agentDir: a.agentDir,
+      nbdListen: a.nbdListen,
+      runtime: a.runtime,
+    }));
+  }
+
+  /** Connects once, reads the host key and hangs up before logging in. */
+  async scanHostKey(host: string, port = 22): Promise<HostKey> {
+    let seen: HostKeyInfo | undefined;
+    try {
+      const ssh = await SshConnection.connect({
+        host,
+        port,
+        user: 'ferry-scan',
+        auth: { kind: 'password', password: '' },
+        hostKey: {
+          confirm: async (key) => {
+            seen = key;
+            return false;
+          },
+        },
+        reconnect: false,
+      });
+      await ssh.close();
+    } catch (err) {
+      if (!seen) throw err;
+    }
+    if (!seen) throw new FerryError('ERR_PROTOCOL', `${host}:${port} presented no host key`);
+    const key = seen;
+    const knownAs =
+      this.deps.store.appliances.list().find((a) => a.hostKey?.fingerprint === key.fingerprint)?.name ?? null;
+    return { host, port, keyType: key.type, fingerprint: key.fingerprint, knownAs };
+  }
+
+  /**
+   * Records the appliance, connects (host key refused with ERR_HOST_KEY until accepted), deploys the
+   * agent and reads its inventory. Any failure removes the appliance again: nothing half-added stays.
+   */
+  async add(input: AddApplianceInput): Promise<AddedAppliance> {
+    const { store } = this.deps;
+    validateName('appliance', input.name);
+    if (input.acceptHostKey !== undefined && !FINGERPRINT.test(input.acceptHostKey)) {
+      throw new FerryError(
+        'ERR_INVALID_ARGUMENT',
+        `--accept-host-key takes the fingerprint exactly as printed, SHA256: and 43 characters; got ${JSON.stringify(input.acceptHostKey)}`,
+      );
+    }
+    if (store.appliances.get(input.name)) {
+      throw new FerryError('ERR_ALREADY_EXISTS', `an appliance named ${input.name} already exists`);
+    }
+    const port = input.port ?? 22;
+    const user = input.user ?? 'root';
+    const twin = store.appliances
+      .list()
+      .find(
+        (a) => a.host === input.host && a.port === port && input.agentDir && a.agentDir === input.agentDir,
+      );
+    if (twin) {
+      throw new FerryError(
+        'ERR_ALREADY_EXISTS',
+        `${input.host}:${port} with agent dir ${input.agentDir} is already appliance ${twin.name}`,
+      );
+    }
+    const step = input.onStep ?? (() => {});
+    store.appliances.add({
+      name: input.name,
+      transport: 'ssh',
+      host: input.host,
+      port,
+      user,
+      auth: storedAuth(input.auth),
+      agentDir: input.agentDir ?? '/var/lib/ferry-agent',
+      nbdListen: input.nbdListen ?? '0.0.0.0:10809',
+      runtime: input.runtime ?? 'auto',
+    });
+    this.given.set(input.name, {
+      passphrase: input.auth.kind === 'key' ? input.auth.passphrase : undefined,
+      password: input.auth.kind === 'password' ? input.auth.password : undefined,
+    });
+    this.trust.set(input.name, { acceptHostKey: input.acceptHostKey, confirmHostKey: input.confirmHostKey });
+    try {
+      step('connect', `${user}@${input.host}:${port}`);
+      const ssh = await this.connect(store.appliances.require(input.name)).catch((err) => {
+        throw explainHostKeyRefusal(err);
+      });
+      this.trust.delete(input.name);
+      if (input.agentDir === undefined && user !== 'root') {
+        store.appliances.update(input.name, { agentDir: await homeAgentDir(ssh) });
+      }
+      const deployed = await deployToAppliance(store, ssh, input.name, {
+        ...this.deps.deployOptions,
+        onStep: (s, detail) => step(s, detail),
+      });
+      step('inventory');
+      await this.deps.links().get(input.name);
+      await this.deps.refresh(input.name);
+      const added = store.appliances.require(input.name);
+      return {
+        ...applianceView(added, this.deps.links().latencyOf(added.name)),
+        hostKeyType: added.hostKey?.type ?? null,
+        agentDir: added.agentDir,
+        nbdListen: added.nbdListen,
+        deployed: {
+          version: deployed.version,
+          pid: deployed.pid,
+          sha256: deployed.sha256,
+          runtime: {
+            kind: deployed.runtime.kind,
+            path: deployed.runtime.path,
+            version: deployed.runtime.version ?? null,
+            uploaded: deployed.runtime.uploaded,
+          },
+          started: deployed.started,
+          bundleUploaded: deployed.bundleUploaded,
+          nbd: deployed.nbd,
+        },
+      };
+    } catch (err) {
+      await this.forget(input.name);
+      if (store.appliances.get(input.name)) store.appliances.remove(input.name);
+      throw err;
+    } finally {
+      this.trust.delete(input.name);
+    }
+  }
+
+  /** Refused while one of its volumes is moving; its agent keeps running and serving hosts. */
+  async remove(name: string): Promise<RemovedAppliance> {
+    const { store } = this.deps;
+    const appliance = store.appliances.require(name);
+    const volumes = store.volumes.list();
+    const frontOf = new Map(volumes.map((v) => [v.uuid, v.frontApplianceId]));
+    const moving = store.moves
+      .list({ active: true })
+      .filter(
+        (m) => m.from.appliance === name || m.to.appliance === name || frontOf.get(m.vvUuid) === appliance.id,
+      );
+    if (moving.length > 0) {
+      const what = moving
+        .map(
+          (m) => `${volumes.find((v) => v.uuid === m.vvUuid)?.name ?? m.vvUuid} (move ${m.id}, ${m.phase})`,
+        )
+        .join(', ');
+      throw new FerryError(
+        'ERR_VOLUME_BUSY',
+        `cannot remove appliance ${name}: ${what} is moving; wait for the move to finish or abort it (ferry move abort ID), then remove it`,
+        { moves: moving.map((m) => m.id) },
+      );
+    }
+    const fronted = volumes.filter((v) => v.frontApplianceId === appliance.id);
+    const storedOnIt = volumes.filter(
+      (v) => v.mapping.appliance === name && v.frontApplianceId !== appliance.id,
+    );
+    await this.forget(name);
+    store.transaction(() => {
+      for (const v of fronted) store.volumes.remove(v.uuid);
+      store.appliances.remove(name);
+    });
+    const inventory = inventoryView(store, (n) => this.deps.links().latencyOf(n));
+    this.deps.emit({
+      type: 'inventory.changed',
+      payload: {
+        full: true,
+        appliances: inventory.appliances,
+        pools: inventory.pools,
+        volumes: inventory.volumes,
+        removed: { appliances: [name], pools: [], volumes: fronted.map((v) => v.name) },
+        asOf: inventory.asOf,
+      },
+    });
+    return {
+      ok: true,
+      appliance: name,
+      forgottenVolumes: fronted.map((v) => v.name),
+      volumesStoredOnIt: storedOnIt.map((v) => v.name),
+    };
+  }
+
+  /**
+   * Is it reachable, does its agent answer, which version, how fast. Never deploys. `acceptNewHostKey`
+   * replaces a pinned key that changed (the admin verified the new one on the appliance).
+   */
+  async check(name: string, options: { acceptNewHostKey?: string } = {}): Promise<ApplianceCheck> {
+    const appliance = this.deps.store.appliances.require(name);
+    const links = this.deps.links();
+    const result: ApplianceCheck = {
+      appliance: name,
+      reachable: false,
+      agentRunning: false,
+      agentVersion: null,
+      latencyMs: null,
+      message: '',
+      error: null,
+    };
+    let link: AgentLink | undefined;
+    try {
+      if (appliance.transport === 'local') {
+        result.reachable = true;
+        link = await connectLocalAgent(localAgentPaths(appliance.agentDir).control, {
+          label: `appliance ${name}`,
+          connectTimeoutMs: 5000,
+        });
+      } else {
+        if (options.acceptNewHostKey !== undefined) {
+          if (!FINGERPRINT.test(options.acceptNewHostKey)) {
+            throw new FerryError('ERR_INVALID_ARGUMENT', 'the new host key must be given as SHA256:...');
+          }
+          await this.forget(name);
+          this.trust.set(name, { acceptHostKey: options.acceptNewHostKey, replacePinned: true });
+        }
+        const ssh = await this.connect(appliance).finally(() => this.trust.delete(name));
+        result.reachable = true;
+        link = await connectRemoteAgent(ssh, agentPaths(appliance.agentDir).controlSocket, {
+          label: `the agent on ${name}`,
+        }).catch((err) => {
+          throw new FerryError(
+            'ERR_UNREACHABLE',
+            `${name} answers SSH but its agent is not running (${toFerryError(err).message}); the next command that needs it starts it again`,
+          );
+        });
+      }
+      const started = performance.now();
+      const info = await link.call(agentInfo, {}, { timeoutMs: 10_000 });
+      result.latencyMs = Math.round((performance.now() - started) * 10) / 10;
+      result.agentRunning = true;
+      result.agentVersion = info.version;
+      result.message = `${name} is reachable; agent ${info.version} (pid ${info.pid}) answered in ${result.latencyMs} ms`;
+      links.record(name, 'online', null, info.version);
+    } catch (err) {
+      const error = toFerryError(err);
+      result.error = { code: error.code, message: error.message };
+      result.message = error.message;
+      links.record(name, result.reachable ? 'error' : 'offline', error.message, null);
+    } finally {
+      link?.close();
+    }
+    return result;
+  }
+
+  /** What connectAppliance needs for one appliance; the console's SSH opener calls it on every connect. */
+  connectOptionsFor(appliance: Appliance): ApplianceConnectOptions {
+    const trust = this.trust.get(appliance.name);
+    return {
+      passphrase: this.secretSource(appliance, 'passphrase'),
+      password: this.secretSource(appliance, 'password'),
+      acceptHostKey: trust?.acceptHostKey,
+      replacePinnedHostKey: trust?.replacePinned,
+      confirmHostKey: trust?.confirmHostKey,
+      readyTimeoutMs: trust?.confirmHostKey ? HUMAN_READY_TIMEOUT_MS : undefined,
+      keepaliveIntervalMs: this.deps.ssh2?.keepaliveIntervalMs,
+      reconnect: this.deps.ssh2?.reconnect,
+    };
+  }
+
+  /**
+   * The SshLinkOpener for ApplianceLinks: the agent link over the kept SSH connection, closed as soon
+   * as that connection drops (ApplianceLinks then reopens it on the next call, over the re-dialled one).
+   */
+  readonly openLink: SshLinkOpener = async (appliance) => {
+    const link = await this.deps.ssh.open(appliance);
+    const ssh = await this.connect(appliance).catch((err) => {
+      link.close();
+      throw err;
+    });
+    const onState = (state: string) => {
+      if (state !== 'ready') link.close();
+    };
+    ssh.on('state', onState);
+    link.onClose(() => ssh.off('state', onState));
+    if (ssh.state !== 'ready') link.close();
+    return link;
+  };
+
+  /** Closes every SSH connection (idempotent). */
+  async close(): Promise<void> {
+    this.kept.clear();
+    await this.deps.ssh.closeAll();
+  }
+
+  private async connect(appliance: Appliance): Promise<SshConnection> {
+    const ssh = await this.deps.ssh.connection(appliance);
+    this.kept.set(appliance.name, ssh);
+    return ssh;
+  }
+
+  /** Drops the appliance's link, SSH connection and secrets. */
+  private async forget(name: string): Promise<void> {
+    this.deps.links().drop(name);
+    this.given.delete(name);
+    this.typed.delete(name);
+    const ssh = this.kept.get(name);
+    this.kept.delete(name);
+    await ssh?.close();
+  }
+
+  private secretSource(appliance: Appliance, kind: 'passphrase' | 'password'): SecretSource | undefined {
+    const name = appliance.name;
+    const given = this.given.get(name)?.[kind];
+    const prompts = this.deps.secrets;
+    if (given === undefined && prompts?.[kind] === undefined) return undefined;
+    return async () => {
+      const typed = this.typed.get(name)?.[kind];
+      if (typed !== undefined) return typed;
+      let value: string;
+      if (typeof given === 'string') value = given;
+      else if (given) value = await given();
+      else if (kind === 'passphrase' && prompts?.passphrase && appliance.auth.kind === 'key')
+        value = await prompts.passphrase({ appliance: name, identityFile: appliance.auth.identityFile });
+      else if (kind === 'password' && prompts?.password)
+        value = await prompts.password({ appliance: name, user: appliance.user, host: appliance.host });
+      else throw new FerryError('ERR_AUTH', `no ${kind} for ${name}`);
+      this.typed.set(name, { ...this.typed.get(name), [kind]: value });
+      return value;
+    };
+  }
+}
+
+function storedAuth(auth: ApplianceAuthInput): ApplianceAuth {
+  if (auth.kind === 'key') return { kind: 'key', identityFile: auth.identityFile };
+  return { kind: auth.kind };
+}
+
+/** The SSH user's ~/.ferry-agent, for a non-root user who gave no agent dir. */
+async function homeAgentDir(ssh: SshConnection): Promise<string> {
+  const home = (await ssh.run('printf %s "$HOME"', { timeoutMs: 15_000 })).trim();
+  if (!home.startsWith('/') || /[\s'"\\]/.test(home)) {
+    throw new FerryError(
+      'ERR_INVALID_ARGUMENT',
+      `the SSH user's home ${JSON.stringify(home)} is not usable for the agent: give --agent-dir`,
+    );
+  }
+  return `${home.replace(/\/+$/, '')}/.ferry-agent`;
+}
+
+/** A first-contact refusal carries the fingerprint under `details.fingerprint`, as the bridge documents. */
+function explainHostKeyRefusal(err: unknown): FerryError {
+  const error = toFerryError(err);
+  if (error.code !== 'ERR_HOST_KEY' || typeof error.details?.presented !== 'string') return error;
+  return new FerryError('ERR_HOST_KEY', error.message, {
+    ...error.details,
+    fingerprint: error.details.presented,
+    keyType: error.details.type,
+  });
+}

@@ -1,0 +1,164 @@
+// Two "appliances" for the console's SSH tests: a real OpenSSH sshd each (127.0.0.11, 127.0.0.12),
+// with its own agent dir, pool folder and NBD address on its own loopback address, and the `ferry`
+// CLI run on a temporary store. teardown() kills the agents started there (by the pid file in each
+// agent dir: they are detached from sshd) and stops sshd, whatever happened.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../helpers/agent-bundle.js';
+import { type SshdFixture, startSshd } from '../helpers/sshd-fixture.js';
+
+export interface SshAppliance {
+  name: string;
+  sshd: SshdFixture;
+  agentDir: string;
+  poolDir: string;
+  nbdListen: string;
+  /** `ferry appliance add` arguments for it (without --accept-host-key). */
+  addArgs(extra?: string[]): string[];
+}
+
+export interface CliResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+export async function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, host, () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Builds the CLI and agent bundles from this checkout, as `npm test` does before vitest. */
+export function buildBundles(): void {
+  execFileSync(process.execPath, [join(REPO_ROOT, 'build', 'build-console.mjs')], { stdio: 'ignore' });
+  if (!existsSync(join(REPO_ROOT, 'dist', 'ferry-agent.mjs')))
+    execFileSync(process.execPath, [join(REPO_ROOT, 'build', 'build-agent.mjs')], { stdio: 'ignore' });
+}
+
+export async function startSshAppliance(name: string, host: string): Promise<SshAppliance> {
+  const sshd = await startSshd({ host });
+  const agentDir = join(sshd.dir, 'agent');
+  const poolDir = join(sshd.dir, 'pool');
+  mkdirSync(poolDir);
+  const nbdListen = `${host}:${await freePort(host)}`;
+  return {
+    name,
+    sshd,
+    agentDir,
+    poolDir,
+    nbdListen,
+    addArgs: (extra = []) => [
+      'appliance',
+      'add',
+      name,
+      '--host',
+      sshd.host,
+      '--port',
+      String(sshd.port),
+      '--user',
+      sshd.user,
+      '--identity',
+      sshd.userKeyPath,
+      '--agent-dir',
+      agentDir,
+      '--nbd-listen',
+      nbdListen,
+      ...extra,
+    ],
+  };
+}
+
+/** The pid in AGENT_DIR/agent.pid, if the file is there. */
+export function agentPid(agentDir: string): number | null {
+  try {
+    const pid = Number(readFileSync(join(agentDir, 'agent.pid'), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM to the appliance's agent (SIGKILL after 5 s), then sshd stops and its folder goes. */
+export async function teardownAppliance(appliance: SshAppliance | undefined): Promise<void> {
+  if (!appliance) return;
+  const pid = agentPid(appliance.agentDir);
+  if (pid !== null && alive(pid)) {
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + 5000;
+    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  await appliance.sshd.stop();
+}
+
+export function tempStore(): { dir: string; storePath: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-console-ssh-'));
+  return {
+    dir,
+    storePath: join(dir, 'ferry.db'),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Runs `node bin/ferry.mjs ARGS --store STORE` without a TTY and without an ssh-agent. */
+export function ferry(storePath: string, args: string[], timeoutMs = 180_000): Promise<CliResult> {
+  const env: NodeJS.ProcessEnv = { ...process.env, FERRY_LOG: 'quiet' };
+  delete env.SSH_AUTH_SOCK;
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [join(REPO_ROOT, 'bin', 'ferry.mjs'), ...args, '--store', storePath],
+      { timeout: timeoutMs, env, maxBuffer: 16 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === 'number'
+            ? Number((err as { code: number }).code)
+            : 1
+          : 0;
+        resolve({ stdout, stderr, code });
+      },
+    );
+  });
+}
+
+/** The JSON document a --json command printed on stdout (or its error on stderr). */
+export function parseJson<T>(result: CliResult): T {
+  const text = result.code === 0 ? result.stdout : result.stderr;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new Error(`not JSON (exit ${result.code}):\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  }
+}
+
+export async function qemuIo(url: string, commands: string[]): Promise<string> {
+  const args = ['-f', 'raw'];
+  for (const c of commands) args.push('-c', c);
+  args.push(url);
+  const stdout = await new Promise<string>((resolve, reject) =>
+    execFile('qemu-io', args, { timeout: 60_000 }, (err, out, errOut) =>
+      err ? reject(new Error(`qemu-io failed: ${err.message}\n${out}${errOut}`)) : resolve(out),
+    ),
+  );
+  if (/fail|error|Pattern verification failed/i.test(stdout)) throw new Error(`qemu-io: ${stdout}`);
+  return stdout;
+}
