@@ -18,6 +18,7 @@ const VERSION = typeof FERRY_CONSOLE_VERSION === 'string' ? FERRY_CONSOLE_VERSIO
 const COMMANDS: Command[] = [
   demoCommand,
   ...labCommands,
+  ...applianceCommands,
   ...inventoryCommands,
   ...moveCommands,
   ...planCommands,
