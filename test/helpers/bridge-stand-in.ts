@@ -354,6 +354,25 @@ export function scriptedStandInCore(options: StandInOptions = {}): StandInCore {
       appliances = [...appliances, added];
       return added;
     },
+    'appliance.check': (p) => ({
+      reachable: true,
+      agentVersion: '0.1.0',
+      latencyMs: 2.4,
+      message: `${p.name} answers`,
+    }),
+    'pool.add': (p) => {
+      const pool: Pool = {
+        appliance: p.appliance,
+        name: p.name,
+        kind: p.dir ? 'dir' : 'device',
+        capacity: p.capacity ?? 100 * GiB,
+        used: 0,
+        reserved: 0,
+        lastSeen: now(),
+      };
+      pools = [...pools, pool];
+      return pool;
+    },
     'volume.history': (p) => ({
       volume: p.volume,
       epochs: [{ epoch: 1, appliance: 'lab-1', pool: 'pool', lv: 'lv-1', at: now(), reason: 'created' }],

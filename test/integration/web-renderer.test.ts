@@ -190,7 +190,17 @@ describe.skipIf(!hasChromium)('renderer in Chromium through the web shell', () =
     await shot(page, 'web-add-appliance');
     await add.getByLabel('Name').fill('nas-1');
     await add.getByRole('button', { name: 'Accept key and add' }).click();
-    await page.getByRole('article', { name: 'Appliance nas-1' }).waitFor();
+    const nas = page.getByRole('article', { name: 'Appliance nas-1' });
+    await nas.getByText('No pools yet.').waitFor();
+    await nas.getByRole('button', { name: 'Check' }).click();
+    await nas.getByRole('status').getByText('Reachable · agent 0.1.0 · 2 ms').waitFor();
+    await nas.getByRole('button', { name: 'Add pool…' }).click();
+    const addPool = page.getByRole('dialog', { name: 'Add a pool to nas-1' });
+    await addPool.getByLabel('Name').fill('fast');
+    await addPool.getByLabel('Folder on the appliance').fill('/srv/ferry');
+    await addPool.getByLabel('Capacity (optional)').fill('2T');
+    await addPool.getByRole('button', { name: 'Add pool' }).click();
+    await page.locator('[aria-label="Pool nas-1/fast"]').getByText('2.0T free of 2.0T').waitFor();
 
     await page.getByRole('row', { name: /^vol-00002,/ }).focus();
     await page.keyboard.press('h');

@@ -8,6 +8,7 @@ export type OpenDialog =
   | { kind: 'moveTo'; volume: string }
   | { kind: 'history'; volume: string }
   | { kind: 'addAppliance' }
+  | { kind: 'addPool'; appliance: string }
   | { kind: 'createVolume'; on: PoolRef | null };
 
 export class WorkspaceService {
