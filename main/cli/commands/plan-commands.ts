@@ -4,8 +4,7 @@ import { readFileSync } from 'node:fs';
 import type { PlanProgress } from '../../../shared/bridge/events.js';
 import type { Move, Plan, PlanStep } from '../../../shared/bridge/model.js';
 import { FerryError } from '../../../shared/errors.js';
-import { inventorySettler } from '../../core/planner/inventory-settle.js';
-import { consoleMoveRunner } from '../../core/planner/move-runner.js';
+import { runDepsOf } from '../../core/planner/plan-bridge.js';
 import { runPlan } from '../../core/planner/plan-runner.js';
 import { PlanService } from '../../core/planner/plan-service.js';
 import { parseWindow } from '../../core/planner/run-window.js';
@@ -248,13 +247,6 @@ export const planCommands: Command[] = [
       const windowText = str(inv, 'window');
       const window = windowText === undefined ? null : parseWindow(windowText);
       const core = await ctx.core();
-      const moves = consoleMoveRunner(core.moves);
-      const settle = inventorySettler(core.store, (appliance) => core.refresh(appliance));
-      // Moves an earlier run left going are brought up to date first, then every agent is asked again.
-      const refresh = async () => {
-        await core.moves.reconcile();
-        await core.refresh();
-      };
       const display = new RunDisplay(ctx);
       const abort = new AbortController();
       const onSigint = () => {
@@ -265,7 +257,7 @@ export const planCommands: Command[] = [
       };
       process.once('SIGINT', onSigint);
       try {
-        const result = await runPlan({ store: core.store, refresh, moves, settle }, name, {
+        const result = await runPlan(runDepsOf(core), name, {
           concurrency,
           window,
           signal: abort.signal,
