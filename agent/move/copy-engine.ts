@@ -190,8 +190,10 @@ export class CopyEngine implements MirrorCoordinator {
   /** The durable state: dirty counts everything not safely on the target (unflushed, in flight). */
   checkpoint(): MoveCheckpoint {
     const dirty = this.dirty.clone();
-    dirty.merge(this.link.unflushedRegions);
-    dirty.merge(this.intent.marks);
+    if (!isTerminalPhase(this.phase)) {
+      dirty.merge(this.link.unflushedRegions);
+      dirty.merge(this.intent.marks);
+    }
     return {
       phase: this.phase,
       paused: this.paused,
@@ -333,6 +335,13 @@ export class CopyEngine implements MirrorCoordinator {
 
   private async tryCutover(): Promise<boolean> {
     this.setPhase('cutover');
+    // Flush before holding host I/O, so the flush inside the hold has almost nothing left to write.
+    await this.link.flush().catch(() => {});
+    this.checkStopped();
+    if (!this.link.healthy) {
+      this.setPhase('degraded');
+      return false;
+    }
     const started = performance.now();
     const result = await this.opts.cutover({
       target: this.link.current,

@@ -134,6 +134,6 @@ export function resolveCopyOptions(opts: CopyEngineOptions): ResolvedCopyOptions
     progressIntervalMs: opts.progressIntervalMs ?? 250,
     targetFlushIntervalMs: opts.targetFlushIntervalMs ?? 1000,
     retryInitialMs: opts.retryInitialMs ?? 500,
-    retryMaxMs: opts.retryMaxMs ?? 15_000,
+    retryMaxMs: opts.retryMaxMs ?? 5_000,
   };
 }

@@ -50,8 +50,11 @@ export class MoveManager {
 
   constructor(private readonly deps: MoveManagerDeps) {
     deps.pools.addDeleteGuard((pool, lv) => {
-      const user = [...this.sessions.values()].find(({ journal: { record: r } }) =>
-        [r.source, r.target].some((m) => m.kind === 'local' && m.pool === pool && m.lv === lv),
+      // A move that has cut over no longer needs its source (it releases it itself).
+      const user = [...this.sessions.values()].find(
+        ({ journal: { record: r }, engine }) =>
+          engine.currentPhase !== 'done' &&
+          [r.source, r.target].some((m) => m.kind === 'local' && m.pool === pool && m.lv === lv),
       );
       return user ? `move ${user.journal.record.id} of volume ${user.journal.record.vv} uses it` : undefined;
     });
