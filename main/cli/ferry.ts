@@ -11,6 +11,7 @@ import { inventoryCommands } from './commands/inventory-commands.js';
 import { labCommands } from './commands/lab-commands.js';
 import { moveCommands } from './commands/move-commands.js';
 import { planCommands } from './commands/plan-commands.js';
+import { webCommand } from './commands/web-command.js';
 
 declare const FERRY_CONSOLE_VERSION: string | undefined;
 const VERSION = typeof FERRY_CONSOLE_VERSION === 'string' ? FERRY_CONSOLE_VERSION : 'dev';
@@ -22,6 +23,7 @@ const COMMANDS: Command[] = [
   ...inventoryCommands,
   ...moveCommands,
   ...planCommands,
+  webCommand,
 ];
 
 function help(commands: CommandSpec[]): string {
