@@ -293,10 +293,14 @@ describe('plan run', () => {
   });
 
   it('follows a move an interrupted run left going instead of starting it twice', async () => {
-    const { f, service } = open([
-      ['va', 'lab-1', 1, null],
-      ['vb', 'lab-1', 1, null],
-    ]);
+    // lab-2 has room for exactly both volumes: the move left running must be counted once.
+    const { f, service } = open(
+      [
+        ['va', 'lab-1', 1, null],
+        ['vb', 'lab-1', 1, null],
+      ],
+      { 'lab-2': 8 },
+    );
     service.create('p');
     service.addStep('p', { volume: 'va', to: to('lab-2') });
     service.addStep('p', { volume: 'vb', to: to('lab-2') });

@@ -152,8 +152,10 @@ class PlanRun {
         const running = [...this.running.values()].map((r) => r.hop);
         if (canStart(this.ledger, hop, running, concurrency) === 'ok') {
           next++;
+          // A move an earlier run left going is followed, not started again (its space is reserved the same).
+          const attached = this.attachable(hop);
           this.ledger.reserve(hop);
-          this.running.set(hop.id, { hop, ended: this.runHop(hop) });
+          this.running.set(hop.id, { hop, ended: this.runHop(hop, attached) });
           continue;
         }
         if (this.running.size === 0) {
@@ -205,14 +207,14 @@ class PlanRun {
       this.stopped = `the window ${this.options.window.text} closed`;
   }
 
-  private async runHop(hop: Hop): Promise<void> {
+  private async runHop(hop: Hop, attached: string | null): Promise<void> {
     const step = this.fresh.stepOf(hop);
     const planId = this.fresh.record.id;
     const plans = this.deps.store.plans;
     try {
       if (!step) throw new FerryError('ERR_INTERNAL', `hop ${hop.id} has no step in the store`);
       const source = this.deps.store.volumes.get(hop.volume)?.mapping;
-      const moveId = this.attachable(hop) ?? (await this.deps.moves.start(this.requestOf(hop)));
+      const moveId = attached ?? (await this.deps.moves.start(this.requestOf(hop)));
       this.recordRunning(step.position, moveId);
       this.note(
         `step ${hop.id}: ${hop.staging ? 'staging' : 'moving'} ${hop.volume} ${poolKey(hop.from)} -> ${poolKey(hop.to)} (move ${moveId})`,

@@ -219,7 +219,8 @@ function refuseRunning(plan: StoredPlan): void {
   if (plan.status === 'running') {
     throw new FerryError(
       'ERR_MOVE_STATE',
-      `plan ${plan.name} is running: wait for it to end (ferry plan show ${plan.name}) before changing it`,
+      `plan ${plan.name} is running: wait for it to end (ferry plan show ${plan.name}) before changing it; ` +
+        `if the console running it was closed, ferry plan run ${plan.name} finishes it`,
     );
   }
 }

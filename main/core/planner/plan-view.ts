@@ -65,6 +65,7 @@ export function evaluatePlan(store: Store, record: StoredPlan, concurrency = 1):
     capacity: p.capacity,
     used: p.used + p.reserved,
   }));
+  releaseOwnMoves(store, record, inventory, pools);
   const volumes: VolumePlace[] = inventory.volumes.map((v) => ({
     name: v.name,
     size: v.size,
@@ -101,6 +102,21 @@ export function evaluatePlan(store: Store, record: StoredPlan, concurrency = 1):
     options,
     stepOf,
   };
+}
+
+/**
+ * A step whose volume is already moving to the step's target (a run interrupted mid-move): the view
+ * counts that move's target in the pool's usage, and the step reserves it again. Count it once.
+ */
+function releaseOwnMoves(store: Store, record: StoredPlan, inventory: Inventory, pools: PoolSpace[]): void {
+  for (const step of record.steps) {
+    const volume = inventory.volumes.find((v) => v.uuid === step.vvUuid);
+    const move = volume?.moveId ? store.moves.get(volume.moveId) : undefined;
+    if (!volume || !move || move.to.appliance !== step.to.appliance || move.to.pool !== step.to.pool)
+      continue;
+    const pool = pools.find((p) => p.appliance === step.to.appliance && p.pool === step.to.pool);
+    if (pool) pool.used = Math.max(0, pool.used - volume.size);
+  }
 }
 
 function toPlan(
@@ -168,6 +184,8 @@ function stateOf(hop: OrderedHop, stored: StoredStep | undefined, owns: boolean)
   if (hop.outcome === 'done') return 'done';
   if (hop.outcome === 'already-there') return 'skipped';
   if (!owns || !stored) return 'pending';
+  // Skipped by a run while the volume was on its target; it has moved since, so it is to do again.
+  if (stored.status === 'skipped' || stored.status === 'done') return 'pending';
   return STATES.includes(stored.status as PlanStepState) ? (stored.status as PlanStepState) : 'pending';
 }
 
