@@ -308,6 +308,7 @@ class RunDisplay {
   }
 
   note(text: string): void {
+    this.ctx.out.jsonLine({ type: 'note', text });
     if (this.ctx.out.json) return;
     if (this.line.interactive) process.stderr.write('\r\x1b[2K');
     this.ctx.out.note(text);
