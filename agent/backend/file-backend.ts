@@ -25,8 +25,11 @@ const EXTENT_SCAN_LIMIT = 64 * 1024 * 1024;
 const IO_CHUNK = 1024 * 1024;
 const ZEROES = Buffer.alloc(IO_CHUNK);
 const RESOLVED = Promise.resolve();
-/** Inline (event-loop) I/O: at most this many bytes, within a budget of slow calls (InlineIoGovernor). */
-const INLINE_MAX_BYTES = 64 * 1024;
+/**
+ * Inline (event-loop) I/O: at most this many bytes, within a budget of slow calls (InlineIoGovernor).
+ * FERRY_INLINE_IO=0 in the environment turns it off (every call through the thread pool).
+ */
+const INLINE_MAX_BYTES = process.env.FERRY_INLINE_IO === '0' ? -1 : 64 * 1024;
 const SLOW_CALL_MS = 0.05;
 const SLOW_BUDGET_MS = 50;
 const INLINE_BACKOFF_MIN_MS = 1_000;
@@ -57,7 +60,9 @@ export async function openFileBackend(path: string, opts: FileBackendOptions = {
 class FileBackend implements BlockBackend {
   private closed?: Promise<void>;
   private readonly caps: BackendCapabilities;
-  private readonly inline = new InlineIoGovernor();
+  // Reads and writes slow down for different reasons (a cold cache, writeback throttling).
+  private readonly inlineReads = new InlineIoGovernor();
+  private readonly inlineWrites = new InlineIoGovernor();
 
   constructor(
     private readonly path: string,
@@ -88,9 +93,9 @@ class FileBackend implements BlockBackend {
   }
 
   read(into: Buffer, offset: number): Promise<void> {
-    if (this.inline.allows(into.length)) {
+    if (this.inlineReads.allows(into.length)) {
       try {
-        return this.inline.run(() => this.readInline(into, offset));
+        return this.inlineReads.run(() => this.readInline(into, offset));
       } catch (err) {
         return Promise.reject(err);
       }
@@ -99,7 +104,8 @@ class FileBackend implements BlockBackend {
   }
 
   async write(data: Buffer, offset: number, opts?: WriteOptions): Promise<void> {
-    if (this.inline.allows(data.length)) await this.inline.run(() => this.writeInline(data, offset));
+    if (this.inlineWrites.allows(data.length))
+      await this.inlineWrites.run(() => this.writeInline(data, offset));
     else await new Promise<void>((resolve, reject) => this.writeLoop(data, 0, offset, resolve, reject));
     if (opts?.fua) await this.flush();
   }

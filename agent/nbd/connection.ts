@@ -110,7 +110,8 @@ export class Connection implements HandshakeConnection {
       return;
     }
     this.endHandshake();
-    if (!start || this.phase === 'closed') {
+    if (!start || this.closing) {
+      // ABORT, or the client vanished (or timed out) while its GO was being answered.
       start?.opened.release();
       await this.close('soft');
       return;

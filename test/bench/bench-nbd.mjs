@@ -162,6 +162,8 @@ async function main() {
       await copyFile(base, files[kind]);
     }
     await rm(base);
+    // Start every server from a clean page cache: no writeback of the copies during the runs.
+    await run('sync');
     const results = {};
     for (const w of workloads) {
       results[w.name] = {};
