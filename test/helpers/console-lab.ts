@@ -82,8 +82,12 @@ export async function startConsoleLab(
   return lab;
 }
 
-export async function qemuIo(url: string, commands: string[]): Promise<string> {
-  const args = ['-f', 'raw'];
+export async function qemuIo(
+  url: string,
+  commands: string[],
+  opts: { readOnly?: boolean } = {},
+): Promise<string> {
+  const args = ['-f', 'raw', ...(opts.readOnly ? ['-r'] : [])];
   for (const c of commands) args.push('-c', c);
   args.push(url);
   const { stdout } = await run('qemu-io', args, { timeout: 60_000 });

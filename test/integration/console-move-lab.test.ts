@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
+import { getVolumeAccess, setVolumeAccess } from '../../main/core/console/volume-access.js';
 import { startHostWriter } from '../../main/core/lab/host-writer-process.js';
 import { lvList } from '../../shared/rpc/lvs.js';
 import { REPO_ROOT } from '../helpers/agent-bundle.js';
@@ -145,5 +146,32 @@ describe('console: orchestrated move in the local lab', () => {
       epoch: 2,
     });
     await qemuIo(lab.volumeUrl('crash'), ['read -P 0x5a 0 128M']);
+  });
+
+  it('access rules set from the console stay with the volume through a move', async () => {
+    lab = await startConsoleLab();
+    const { core } = lab;
+    await core.createVolume({ name: 'guarded', size: 32 * MiB, on: { appliance: 'lab-1', pool: 'pool' } });
+    const url = lab.volumeUrl('guarded');
+    await qemuIo(url, ['write -P 0x42 0 1M']);
+    await setVolumeAccess(core.store, core.links, 'guarded', { allow: ['127.0.0.1/32'], readOnly: true });
+    const started = await core.moves.start({
+      volume: 'guarded',
+      to: { appliance: 'lab-2', pool: 'pool' },
+      throttleBps: null,
+      verify: false,
+      keepSource: false,
+    });
+    expect((await core.moves.follow(started.id)).phase).toBe('done');
+    const { policy } = await getVolumeAccess(core.store, core.links, 'guarded');
+    expect(policy).toMatchObject({ allow: ['127.0.0.1/32'], readOnly: true });
+    await qemuIo(url, ['read -P 0x42 0 1M'], { readOnly: true });
+    // A read-only export refuses a writer: qemu cannot even open it for writing.
+    await expect(qemuIo(url, ['write -P 0x43 0 4k'])).rejects.toThrow(
+      /Permission denied|Operation not permitted/,
+    );
+    expect(core.store.audit.list({ subject: 'guarded' }).some((e) => e.action === 'volume.access')).toBe(
+      true,
+    );
   });
 });

@@ -2,6 +2,7 @@
 // from the store (offline, saying how old) or fresh from the agents.
 import type { Inventory } from '../../../shared/bridge/model.js';
 import { FerryError } from '../../../shared/errors.js';
+import { getVolumeAccess, setVolumeAccess } from '../../core/console/volume-access.js';
 import { parsePoolRef, requireStr, sizeOpt, str } from '../cli-args.js';
 import type { Command } from '../cli-context.js';
 import { age, size, table } from '../cli-output.js';
@@ -142,6 +143,59 @@ export const inventoryCommands: Command[] = [
           ),
         ].join('\n'),
       );
+      return 0;
+    },
+  },
+  {
+    path: ['volume', 'access'],
+    usage:
+      'ferry volume access NAME [--allow ADDR|CIDR[,...]] [--deny-all] [--read-only | --read-write] [--host-tls off|allow|require]',
+    summary: 'show or change who may reach a volume (changes are audited)',
+    args: ['NAME'],
+    options: {
+      allow: { type: 'string' },
+      'deny-all': { type: 'boolean' },
+      'read-only': { type: 'boolean' },
+      'read-write': { type: 'boolean' },
+      'host-tls': { type: 'string' },
+    },
+    async run(ctx, inv) {
+      const core = await ctx.core();
+      const name = inv.positionals[0];
+      if (inv.values['read-only'] && inv.values['read-write']) {
+        throw new FerryError('ERR_INVALID_ARGUMENT', '--read-only and --read-write exclude each other');
+      }
+      const hostTls = str(inv, 'host-tls');
+      if (hostTls !== undefined && !['off', 'allow', 'require'].includes(hostTls)) {
+        throw new FerryError(
+          'ERR_INVALID_ARGUMENT',
+          `--host-tls takes off, allow or require, not ${JSON.stringify(hostTls)}`,
+        );
+      }
+      const change = {
+        allow: str(inv, 'allow')
+          ?.split(',')
+          .map((a) => a.trim())
+          .filter((a) => a !== ''),
+        denyAll: inv.values['deny-all'] === true ? true : undefined,
+        readOnly: inv.values['read-only'] ? true : inv.values['read-write'] ? false : undefined,
+        hostTls: hostTls as 'off' | 'allow' | 'require' | undefined,
+      };
+      const changing = Object.values(change).some((v) => v !== undefined);
+      const result = changing
+        ? await setVolumeAccess(core.store, core.links, name, change)
+        : await getVolumeAccess(core.store, core.links, name);
+      ctx.out.result(result, (r) => {
+        const p = r.policy;
+        const who = p.denyAll ? 'nobody (deny-all)' : p.allow.join(', ');
+        const lines = [
+          `volume ${name}: allowed ${who}; ${p.readOnly ? 'read-only' : 'read-write'}; host TLS ${p.hostTls}`,
+        ];
+        if (p.pskIdentities.length > 0) lines.push(`  PSK identities: ${p.pskIdentities.join(', ')}`);
+        const gone = (r as { disconnected?: string[] }).disconnected ?? [];
+        if (gone.length > 0) lines.push(`  disconnected (no longer allowed): ${gone.join(', ')}`);
+        return lines.join('\n');
+      });
       return 0;
     },
   },
