@@ -1,0 +1,81 @@
+// A vv of 256 MiB filled with known data moves to an LV on another agent (NBD over TLS-PSK) while
+// fio writes to it; the target agent is killed (-9) mid-copy and comes back. fio sees no error, the
+// move reports degraded, then completes; the mapping is the target with epoch + 1, and fio's
+// verify pass and the known data check out through the vv.
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fio, fioArgs, type MoveJson, MoveLab, qemuIo, waitForMove } from '../helpers/move-lab.js';
+
+let lab: MoveLab | undefined;
+afterEach(async () => {
+  await lab?.destroy();
+  lab = undefined;
+});
+
+interface VolumeJson {
+  name: string;
+  epoch: number;
+  mapping: { kind: string; url?: string; pool?: string; lv?: string };
+}
+
+describe('move to another agent under fio', () => {
+  it('survives kill -9 of the target agent mid-copy and ends on the target with epoch + 1', async () => {
+    lab = MoveLab.create();
+    const front = await lab.agent('front');
+    const back = await lab.agent('back');
+    await front.ctl('pool', 'add', 'pa', '--dir', `${front.dir}/pool`);
+    await back.ctl('pool', 'add', 'pb', '--dir', `${back.dir}/pool`);
+    await front.ctl('volume', 'create', 'vol1', '--size', '256M', '--pool', 'pa');
+    const vv = front.url('vol1');
+    await qemuIo(vv, 'write -P 0xab 0 256M');
+    await back.ctl('lv', 'create', 'pb', 't1', '--size', '256M');
+    const key = randomBytes(32).toString('hex');
+    await back.ctl('lv', 'export', 'pb', 't1', '--psk-identity', 'move-t1', '--psk-key', key);
+
+    // fio writes 32 MiB at 8 MiB/s (4 s) for the whole copy, crc32c headers for the verify pass.
+    const job = fioArgs(vv, '64M', '32M');
+    const writing = fio([...job, '--do_verify=0', '--rate=8m']);
+    const target = back.url('pb/t1', 'nbds');
+    const started = await front.ctl<MoveJson>(
+      'move',
+      'start',
+      'vol1',
+      '--to',
+      target,
+      '--psk-identity',
+      'move-t1',
+      '--psk-key',
+      key,
+      '--throttle',
+      '48M',
+    );
+    await waitForMove(front, started.id, (m) => m.copiedBytes >= 64 * 1024 * 1024);
+    await back.kill('SIGKILL');
+    const degraded = await waitForMove(front, started.id, (m) => m.phase === 'degraded');
+    expect(degraded.dirtyBytes).toBeGreaterThanOrEqual(0);
+    await new Promise((r) => setTimeout(r, 500));
+    await back.start();
+    const done = await waitForMove(
+      front,
+      started.id,
+      (m) => m.phase === 'done' || m.phase === 'failed',
+      90_000,
+    );
+    expect(done.phase).toBe('done');
+    expect(done.cutoverPauseMs).not.toBeNull();
+    expect(done.mirroredWrites).toBeGreaterThan(0);
+
+    const written = await writing;
+    expect(written.code, written.output).toBe(0);
+    expect(written.output).toMatch(/err= 0/);
+    const [volume] = await front.ctl<VolumeJson[]>('volume', 'list');
+    expect(volume).toMatchObject({ name: 'vol1', epoch: 2, mapping: { kind: 'remote', url: target } });
+    // The source LV went back to its pool (no --keep-source).
+    expect(await front.ctl<unknown[]>('lv', 'list')).toEqual([]);
+
+    const verify = await fio([...job, '--verify_only']);
+    expect(verify.code, verify.output).toBe(0);
+    expect(verify.output).toMatch(/err= 0/);
+    await qemuIo(vv, 'read -P 0xab 0 64M', 'read -P 0xab 96M 160M');
+  });
+});
