@@ -30,7 +30,7 @@ interface ErrorOut {
 }
 
 beforeAll(async () => {
-  buildBundles();
+  await buildBundles();
   execFileSync(process.execPath, [join(REPO_ROOT, 'build', 'fetch-agent-runtime.mjs'), ARCH], {
     stdio: 'ignore',
   });

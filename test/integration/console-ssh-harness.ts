@@ -3,10 +3,20 @@
 // CLI run on a temporary store. teardown() kills the agents started there (by the pid file in each
 // agent dir: they are detached from sshd) and stops sshd, whatever happened.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { REPO_ROOT } from '../helpers/agent-bundle.js';
 import { type SshdFixture, startSshd } from '../helpers/sshd-fixture.js';
 
@@ -38,11 +48,44 @@ export async function freePort(host: string): Promise<number> {
   });
 }
 
-/** Builds the CLI and agent bundles from this checkout, as `npm test` does before vitest. */
-export function buildBundles(): void {
-  execFileSync(process.execPath, [join(REPO_ROOT, 'build', 'build-console.mjs')], { stdio: 'ignore' });
+/**
+ * Makes sure dist/ferry.mjs is built from this checkout (as `npm test` does before vitest): rebuilt
+ * when a console source is newer, into a temp file renamed into place, so a CLI started meanwhile by
+ * another test never reads a half-written bundle.
+ */
+export async function buildBundles(): Promise<void> {
   if (!existsSync(join(REPO_ROOT, 'dist', 'ferry-agent.mjs')))
     execFileSync(process.execPath, [join(REPO_ROOT, 'build', 'build-agent.mjs')], { stdio: 'ignore' });
+  const bundle = join(REPO_ROOT, 'dist', 'ferry.mjs');
+  const built = existsSync(bundle) ? statSync(bundle).mtimeMs : 0;
+  const newest = Math.max(...['main/cli', 'main/core', 'shared'].map((d) => newestTs(join(REPO_ROOT, d))));
+  if (built > newest) return;
+  const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  const temp = `${bundle}.${process.pid}.tmp`;
+  await build({
+    entryPoints: [join(REPO_ROOT, 'main', 'cli', 'ferry.ts')],
+    outfile: temp,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    define: { FERRY_CONSOLE_VERSION: JSON.stringify(version) },
+    logLevel: 'warning',
+  });
+  renameSync(temp, bundle);
+}
+
+function newestTs(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith('.ts')) {
+      newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+    }
+  }
+  return newest;
 }
 
 export async function startSshAppliance(name: string, host: string): Promise<SshAppliance> {

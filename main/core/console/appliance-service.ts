@@ -1,36 +1,32 @@
 // The appliances of the shop, as the admin manages them: read a host key before trusting it, add an
 // appliance (record, connect with the host key accepted, deploy the agent, read its inventory: all or
-// nothing), check one, list, remove. It also owns the SSH side of the console's links: per-appliance
-// connect options (secrets asked through callbacks and kept in memory only, host key acceptance while
-// adding) and a link opener that closes a link as soon as its SSH connection drops, so ApplianceLinks
-// opens a fresh one over the re-dialled connection.
+// nothing), check one, list, remove. Reaching them over SSH (secrets, host key acceptance, kept
+// connections, agent links) is ApplianceSshAccess's job.
 import type { BridgeEvent } from '../../../shared/bridge/events.js';
 import type { Appliance as ApplianceView, HostKey } from '../../../shared/bridge/model.js';
 import { FerryError, toFerryError } from '../../../shared/errors.js';
 import { validateName } from '../../../shared/names.js';
-import { agentInfo } from '../../../shared/rpc/info.js';
-import { type AgentLink, connectLocalAgent, connectRemoteAgent } from '../agent-link/index.js';
-import { agentPaths } from '../deploy/agent-process.js';
 import type { SshAgentOpener } from '../deploy/appliance-agent-opener.js';
 import type { DeployStep } from '../deploy/deploy.js';
 import { type ApplianceDeployOptions, deployToAppliance } from '../deploy/deploy-appliance.js';
-import { localAgentPaths } from '../lab/local-agent.js';
 import type { ApplianceConnectOptions } from '../ssh/appliance-connection.js';
 import type { SecretSource } from '../ssh/auth.js';
-import { SshConnection, type SshConnectOptions } from '../ssh/connection.js';
+import { SshConnection } from '../ssh/connection.js';
 import type { HostKeyInfo } from '../ssh/host-key.js';
 import type { Appliance, ApplianceAuth, RuntimeChoice } from '../store/repo-appliances.js';
 import type { Store } from '../store/store.js';
+import { type ApplianceCheck, checkAppliance } from './appliance-check.js';
 import type { ApplianceLinks, SshLinkOpener } from './appliance-links.js';
+import {
+  ApplianceSshAccess,
+  type ConfirmHostKey,
+  type SecretPrompts,
+  type SshTuning,
+} from './appliance-ssh-access.js';
 import { applianceView, inventoryView } from './views.js';
 
-/** How shells ask the admin for secrets and trust; each is optional (no TTY, no dialog: not asked). */
-export interface SecretPrompts {
-  passphrase?: (ask: { appliance: string; identityFile: string }) => Promise<string>;
-  password?: (ask: { appliance: string; user: string; host: string }) => Promise<string>;
-}
-
-export type ConfirmHostKey = (key: HostKeyInfo, where: { host: string; port: number }) => Promise<boolean>;
+export type { ApplianceCheck } from './appliance-check.js';
+export type { ConfirmHostKey, SecretPrompts } from './appliance-ssh-access.js';
 
 /** The stored method plus, for this call only, the secret (a string, or a callback asked when needed). */
 export type ApplianceAuthInput =
@@ -79,18 +75,6 @@ export interface ApplianceListing extends ApplianceView {
   runtime: RuntimeChoice;
 }
 
-export interface ApplianceCheck {
-  appliance: string;
-  /** SSH login works (local appliances: always true). */
-  reachable: boolean;
-  agentRunning: boolean;
-  agentVersion: string | null;
-  /** Round trip of the agent's `info` call, through the SSH forward for SSH appliances. */
-  latencyMs: number | null;
-  message: string;
-  error: { code: string; message: string } | null;
-}
-
 export interface RemovedAppliance {
   ok: true;
   appliance: string;
@@ -109,29 +93,29 @@ export interface ApplianceServiceDeps {
   secrets?: SecretPrompts;
   deployOptions?: ApplianceDeployOptions;
   /** Per-connection SSH tuning (tests shorten keepalives and backoff). */
-  ssh2?: Pick<SshConnectOptions, 'keepaliveIntervalMs' | 'reconnect'>;
+  ssh2?: SshTuning;
 }
 
-/** A host key confirmation prompts a human inside the SSH handshake: give them time. */
-const HUMAN_READY_TIMEOUT_MS = 10 * 60_000;
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
 export class ApplianceService {
-  /** Host key acceptance for an appliance being added (or re-keyed), read by connectOptionsFor. */
-  private readonly trust = new Map<
-    string,
-    { acceptHostKey?: string; confirmHostKey?: ConfirmHostKey; replacePinned?: boolean }
-  >();
-  /** Secrets given for one call or typed once, in memory for the connection's re-dials; never stored. */
-  private readonly given = new Map<string, { passphrase?: SecretSource; password?: SecretSource }>();
-  private readonly typed = new Map<string, { passphrase?: string; password?: string }>();
-  private readonly kept = new Map<string, SshConnection>();
+  private readonly access: ApplianceSshAccess;
+  /** ApplianceLinks' opener for SSH appliances (see ApplianceSshAccess.openLink). */
+  readonly openLink: SshLinkOpener;
 
-  constructor(private readonly deps: ApplianceServiceDeps) {}
+  constructor(private readonly deps: ApplianceServiceDeps) {
+    this.access = new ApplianceSshAccess(
+      deps.ssh,
+      (name) => deps.links().drop(name),
+      deps.secrets,
+      deps.ssh2,
+    );
+    this.openLink = this.access.openLink;
+  }
 
   /** Replaces the prompts (a shell that can ask only after it started, e.g. once a TTY is known). */
   setSecretPrompts(prompts: SecretPrompts | undefined): void {
-    this.deps.secrets = prompts;
+    this.access.setSecretPrompts(prompts);
   }
 
   list(): ApplianceListing[] {
@@ -215,17 +199,20 @@ export class ApplianceService {
       nbdListen: input.nbdListen ?? '0.0.0.0:10809',
       runtime: input.runtime ?? 'auto',
     });
-    this.given.set(input.name, {
+    this.access.giveSecrets(input.name, {
       passphrase: input.auth.kind === 'key' ? input.auth.passphrase : undefined,
       password: input.auth.kind === 'password' ? input.auth.password : undefined,
     });
-    this.trust.set(input.name, { acceptHostKey: input.acceptHostKey, confirmHostKey: input.confirmHostKey });
     try {
       step('connect', `${user}@${input.host}:${port}`);
-      const ssh = await this.connect(store.appliances.require(input.name)).catch((err) => {
-        throw explainHostKeyRefusal(err);
-      });
-      this.trust.delete(input.name);
+      const ssh = await this.access
+        .connect(store.appliances.require(input.name), {
+          acceptHostKey: input.acceptHostKey,
+          confirmHostKey: input.confirmHostKey,
+        })
+        .catch((err) => {
+          throw explainHostKeyRefusal(err);
+        });
       if (input.agentDir === undefined && user !== 'root') {
         store.appliances.update(input.name, { agentDir: await homeAgentDir(ssh) });
       }
@@ -258,11 +245,9 @@ export class ApplianceService {
         },
       };
     } catch (err) {
-      await this.forget(input.name);
+      await this.access.forget(input.name);
       if (store.appliances.get(input.name)) store.appliances.remove(input.name);
       throw err;
-    } finally {
-      this.trust.delete(input.name);
     }
   }
 
@@ -293,7 +278,7 @@ export class ApplianceService {
     const storedOnIt = volumes.filter(
       (v) => v.mapping.appliance === name && v.frontApplianceId !== appliance.id,
     );
-    await this.forget(name);
+    await this.access.forget(name);
     store.transaction(() => {
       for (const v of fronted) store.volumes.remove(v.uuid);
       store.appliances.remove(name);
@@ -324,136 +309,38 @@ export class ApplianceService {
    */
   async check(name: string, options: { acceptNewHostKey?: string } = {}): Promise<ApplianceCheck> {
     const appliance = this.deps.store.appliances.require(name);
-    const links = this.deps.links();
-    const result: ApplianceCheck = {
-      appliance: name,
-      reachable: false,
-      agentRunning: false,
-      agentVersion: null,
-      latencyMs: null,
-      message: '',
-      error: null,
-    };
-    let link: AgentLink | undefined;
-    try {
-      if (appliance.transport === 'local') {
-        result.reachable = true;
-        link = await connectLocalAgent(localAgentPaths(appliance.agentDir).control, {
-          label: `appliance ${name}`,
-          connectTimeoutMs: 5000,
-        });
-      } else {
-        if (options.acceptNewHostKey !== undefined) {
-          if (!FINGERPRINT.test(options.acceptNewHostKey)) {
-            throw new FerryError('ERR_INVALID_ARGUMENT', 'the new host key must be given as SHA256:...');
-          }
-          await this.forget(name);
-          this.trust.set(name, { acceptHostKey: options.acceptNewHostKey, replacePinned: true });
-        }
-        const ssh = await this.connect(appliance).finally(() => this.trust.delete(name));
-        result.reachable = true;
-        link = await connectRemoteAgent(ssh, agentPaths(appliance.agentDir).controlSocket, {
-          label: `the agent on ${name}`,
-        }).catch((err) => {
-          throw new FerryError(
-            'ERR_UNREACHABLE',
-            `${name} answers SSH but its agent is not running (${toFerryError(err).message}); the next command that needs it starts it again`,
-          );
-        });
-      }
-      const started = performance.now();
-      const info = await link.call(agentInfo, {}, { timeoutMs: 10_000 });
-      result.latencyMs = Math.round((performance.now() - started) * 10) / 10;
-      result.agentRunning = true;
-      result.agentVersion = info.version;
-      result.message = `${name} is reachable; agent ${info.version} (pid ${info.pid}) answered in ${result.latencyMs} ms`;
-      links.record(name, 'online', null, info.version);
-    } catch (err) {
-      const error = toFerryError(err);
-      result.error = { code: error.code, message: error.message };
-      result.message = error.message;
-      links.record(name, result.reachable ? 'error' : 'offline', error.message, null);
-    } finally {
-      link?.close();
+    const newKey = options.acceptNewHostKey;
+    if (newKey !== undefined && !FINGERPRINT.test(newKey)) {
+      throw new FerryError(
+        'ERR_INVALID_ARGUMENT',
+        'the new host key must be given as SHA256:... (43 characters)',
+      );
     }
+    const result = await checkAppliance(appliance, async () => {
+      if (newKey === undefined) return this.access.connect(appliance);
+      await this.access.forget(name);
+      return this.access.connect(appliance, { acceptHostKey: newKey, replacePinned: true });
+    });
+    const code = result.error?.code;
+    this.deps
+      .links()
+      .record(
+        name,
+        !code ? 'online' : code === 'ERR_UNREACHABLE' || code === 'ERR_TIMEOUT' ? 'offline' : 'error',
+        result.error ? result.message : null,
+        result.agentVersion,
+      );
     return result;
   }
 
   /** What connectAppliance needs for one appliance; the console's SSH opener calls it on every connect. */
   connectOptionsFor(appliance: Appliance): ApplianceConnectOptions {
-    const trust = this.trust.get(appliance.name);
-    return {
-      passphrase: this.secretSource(appliance, 'passphrase'),
-      password: this.secretSource(appliance, 'password'),
-      acceptHostKey: trust?.acceptHostKey,
-      replacePinnedHostKey: trust?.replacePinned,
-      confirmHostKey: trust?.confirmHostKey,
-      readyTimeoutMs: trust?.confirmHostKey ? HUMAN_READY_TIMEOUT_MS : undefined,
-      keepaliveIntervalMs: this.deps.ssh2?.keepaliveIntervalMs,
-      reconnect: this.deps.ssh2?.reconnect,
-    };
+    return this.access.connectOptionsFor(appliance);
   }
-
-  /**
-   * The SshLinkOpener for ApplianceLinks: the agent link over the kept SSH connection, closed as soon
-   * as that connection drops (ApplianceLinks then reopens it on the next call, over the re-dialled one).
-   */
-  readonly openLink: SshLinkOpener = async (appliance) => {
-    const link = await this.deps.ssh.open(appliance);
-    const ssh = await this.connect(appliance).catch((err) => {
-      link.close();
-      throw err;
-    });
-    const onState = (state: string) => {
-      if (state !== 'ready') link.close();
-    };
-    ssh.on('state', onState);
-    link.onClose(() => ssh.off('state', onState));
-    if (ssh.state !== 'ready') link.close();
-    return link;
-  };
 
   /** Closes every SSH connection (idempotent). */
-  async close(): Promise<void> {
-    this.kept.clear();
-    await this.deps.ssh.closeAll();
-  }
-
-  private async connect(appliance: Appliance): Promise<SshConnection> {
-    const ssh = await this.deps.ssh.connection(appliance);
-    this.kept.set(appliance.name, ssh);
-    return ssh;
-  }
-
-  /** Drops the appliance's link, SSH connection and secrets. */
-  private async forget(name: string): Promise<void> {
-    this.deps.links().drop(name);
-    this.given.delete(name);
-    this.typed.delete(name);
-    const ssh = this.kept.get(name);
-    this.kept.delete(name);
-    await ssh?.close();
-  }
-
-  private secretSource(appliance: Appliance, kind: 'passphrase' | 'password'): SecretSource | undefined {
-    const name = appliance.name;
-    const given = this.given.get(name)?.[kind];
-    const prompts = this.deps.secrets;
-    if (given === undefined && prompts?.[kind] === undefined) return undefined;
-    return async () => {
-      const typed = this.typed.get(name)?.[kind];
-      if (typed !== undefined) return typed;
-      let value: string;
-      if (typeof given === 'string') value = given;
-      else if (given) value = await given();
-      else if (kind === 'passphrase' && prompts?.passphrase && appliance.auth.kind === 'key')
-        value = await prompts.passphrase({ appliance: name, identityFile: appliance.auth.identityFile });
-      else if (kind === 'password' && prompts?.password)
-        value = await prompts.password({ appliance: name, user: appliance.user, host: appliance.host });
-      else throw new FerryError('ERR_AUTH', `no ${kind} for ${name}`);
-      this.typed.set(name, { ...this.typed.get(name), [kind]: value });
-      return value;
-    };
+  close(): Promise<void> {
+    return this.access.close();
   }
 }
 
