@@ -120,7 +120,8 @@ export class NbdServer {
   private accept(socket: Socket): void {
     // A reset before we looked at it must not become an uncaught 'error'.
     socket.on('error', () => {});
-    const address = socket.remoteAddress ?? 'unknown';
+    // A UNIX socket (socket activation by libnbd) has no remote address.
+    const address = socket.remoteAddress ?? 'unix';
     const port = socket.remotePort ?? 0;
     if (this.closing) {
       socket.destroy();

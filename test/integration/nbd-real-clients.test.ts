@@ -92,6 +92,23 @@ describe.skipIf(missing)('nbd-file with real clients', () => {
     expect(file.subarray(63 * MiB).every((b) => b === 0x44)).toBe(true);
   });
 
+  it('flushed writes survive kill -9 of the agent', async () => {
+    const file = await sparseFile(join(dir.dir, 'restart.img'), 16 * MiB);
+    const first = await spawnNbdFileAgent(file, ['--name', 'disk']);
+    const at = `nbd://127.0.0.1:${first.port}/disk`;
+    await execFileAsync('qemu-io', ['-f', 'raw', '-c', 'write -P 0x6b 3M 128k', '-c', 'flush', at]);
+    first.proc.kill('SIGKILL');
+    await first.stop();
+    const second = await spawnNbdFileAgent(file, ['--name', 'disk']);
+    try {
+      const again = `nbd://127.0.0.1:${second.port}/disk`;
+      const { stdout } = await execFileAsync('qemu-io', ['-f', 'raw', '-c', 'read -P 0x6b 3M 128k', again]);
+      expect(stdout).toMatch(/read 131072\/131072/);
+    } finally {
+      await second.stop();
+    }
+  });
+
   it('nbdinfo --map tells holes from data', async () => {
     const { stdout } = await execFileAsync('nbdinfo', ['--map', '--json', uri()]);
     const map: Array<{ offset: number; length: number; type: number }> = JSON.parse(stdout);
@@ -151,6 +168,21 @@ describe.skipIf(missing)('nbd-file with real clients', () => {
     const exp = JSON.parse(stdout).exports[0];
     expect(exp['export-size']).toBe(64 * MiB);
     expect(exp.is_read_only).toBe(true);
+    const listed = await execFileAsync('nbdinfo', [
+      '--list',
+      '--json',
+      '--',
+      '[',
+      ...cmd,
+      disk,
+      '--name',
+      'disk',
+      ']',
+    ]);
+    expect(JSON.parse(listed.stdout).exports[0]['export-name']).toBe('disk');
+    const copy = join(dir.dir, 'activated-copy.img');
+    await execFileAsync('nbdcopy', ['--', '[', ...cmd, disk, '--read-only', ']', copy]);
+    await execFileAsync('cmp', [disk, copy]);
   });
 
   it('serves one client on stdin/stdout', async () => {
