@@ -12,6 +12,7 @@ import {
   poolSchema,
   volumeSchema,
 } from './model.js';
+import { terminalDataSchema, terminalExitSchema } from './terminal.js';
 
 /**
  * Entities added or changed (upserts, keyed by name or appliance/pool) and those removed. A core that
@@ -60,6 +61,8 @@ export const bridgeEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('move.progress'), payload: moveSchema }),
   z.object({ type: z.literal('plan.progress'), payload: planProgressSchema }),
   z.object({ type: z.literal('appliance.status'), payload: applianceStatusEventSchema }),
+  z.object({ type: z.literal('terminal.data'), payload: terminalDataSchema }),
+  z.object({ type: z.literal('terminal.exit'), payload: terminalExitSchema }),
 ]);
 export type BridgeEvent = z.infer<typeof bridgeEventSchema>;
 export type BridgeEventType = BridgeEvent['type'];

@@ -6,6 +6,7 @@
 // handler.ts  BridgeHandler (what the core implements) and the one validation of calls (validatedCall)
 // wire.ts     the JSON messages of byte transports (the browser shell's WebSocket)
 // preload-api.ts  what Electron's preload exposes as window.ferry
+// terminal.ts  terminal.open/write/resize/close and the terminal.data/terminal.exit events
 
 export * from './events.js';
 export * from './fields.js';
@@ -13,4 +14,5 @@ export * from './handler.js';
 export * from './methods.js';
 export * from './model.js';
 export * from './preload-api.js';
+export * from './terminal.js';
 export * from './wire.js';

@@ -25,6 +25,7 @@ import {
   volumeHistorySchema,
   volumeSchema,
 } from './model.js';
+import { terminalMethods } from './terminal.js';
 
 function method<P extends z.ZodType, R extends z.ZodType>(params: P, result: R) {
   return { params, result };
@@ -162,6 +163,8 @@ export const bridgeMethods = {
     labStatusSchema,
   ),
   'lab.down': method(none, labStatusSchema),
+
+  ...terminalMethods,
 } as const;
 
 export type BridgeMethods = typeof bridgeMethods;

@@ -13,6 +13,7 @@ import type { ApplianceDeployOptions } from '../deploy/deploy-appliance.js';
 import { LocalLab } from '../lab/lab.js';
 import type { Store } from '../store/store.js';
 import { ferryDataDir } from '../store/store-path.js';
+import { type ConsoleTerminals, createConsoleTerminals } from '../terminal/console-terminals.js';
 import { ApplianceLinks, type SshLinkOpener } from './appliance-links.js';
 import { ApplianceService, type ApplianceServiceDeps, type SecretPrompts } from './appliance-service.js';
 import { type SyncResult, syncAppliance } from './inventory-sync.js';
@@ -44,6 +45,8 @@ export class ConsoleCore {
   readonly appliances: ApplianceService;
   readonly lab: LocalLab;
   readonly moves: MoveOrchestrator;
+  /** Local and appliance shells for the terminal panes (terminal.* bridge methods). */
+  readonly terminals: ConsoleTerminals;
   private readonly events = new EventEmitter();
 
   constructor(options: ConsoleCoreOptions) {
@@ -68,6 +71,7 @@ export class ConsoleCore {
     this.moves = new MoveOrchestrator(this.store, this.links, async (appliances) => {
       for (const name of appliances) await this.refresh(name).catch(() => {});
     });
+    this.terminals = createConsoleTerminals(this, (event) => this.emit(event));
     this.moves.onProgress((move) => this.emit({ type: 'move.progress', payload: move }));
     this.links.onStatus((s) =>
       this.emit({
@@ -252,6 +256,6 @@ export class ConsoleCore {
   close(): Promise<void> {
     this.links.closeAll();
     this.events.removeAllListeners();
-    return this.appliances.close();
+    return Promise.all([this.terminals.close(), this.appliances.close()]).then(() => {});
   }
 }

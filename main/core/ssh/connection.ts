@@ -219,6 +219,17 @@ export class SshConnection extends EventEmitter {
     });
   }
 
+  /** An interactive login shell on a pseudo-terminal (the appliance terminal); resize with setWindow. */
+  async shell(size: { cols: number; rows: number }): Promise<ClientChannel> {
+    const client = await this.ready();
+    return new Promise<ClientChannel>((resolve, reject) => {
+      client.shell({ term: 'xterm-256color', cols: size.cols, rows: size.rows }, (err, stream) => {
+        if (err) reject(new FerryError('ERR_UNSUPPORTED', `no shell on ${this.where.host}: ${err.message}`));
+        else resolve(stream);
+      });
+    });
+  }
+
   /** Idempotent; resolves when the transport is closed (bounded wait). */
   async close(): Promise<void> {
     if (this.closing) return;
