@@ -1,5 +1,5 @@
 // `ferry`: the console's command-line shell over the console core.
-import { FerryError } from '../../shared/errors.js';
+import { ErrorCodes, FerryError } from '../../shared/errors.js';
 import { ConsoleCore } from '../core/console/console-core.js';
 import { openStore } from '../core/store/index.js';
 import { type CommandSpec, parseInvocation } from './cli-args.js';
@@ -26,6 +26,17 @@ const COMMANDS: Command[] = [
   webCommand,
 ];
 
+/** "2 ERR_INVALID_ARGUMENT, 3 ERR_NOT_FOUND, ...": one line per code, from the one table of codes. */
+function exitCodeList(): string {
+  const byExit = new Map<number, string[]>();
+  for (const [code, { exit }] of Object.entries(ErrorCodes))
+    byExit.set(exit, [...(byExit.get(exit) ?? []), code]);
+  return [...byExit.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([exit, codes]) => `${exit} ${codes.join('/')}`)
+    .join(', ');
+}
+
 function help(commands: CommandSpec[]): string {
   const width = Math.max(...commands.map((c) => c.path.join(' ').length));
   return [
@@ -35,8 +46,8 @@ function help(commands: CommandSpec[]): string {
     '',
     ...commands.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`),
     '',
-    'ferry <command> --help shows its usage. Exit codes: 0 ok, 2 bad usage, 3 not found, 4 already exists,',
-    '5 no space, 6 busy, 7 stale epoch, 8 I/O, 9 unreachable, 10 auth, 11 host key, 13 move state, 70 internal.',
+    'ferry <command> --help shows its usage.',
+    `Exit codes: 0 ok, 1 data not verified (demo), ${exitCodeList()}.`,
   ].join('\n');
 }
 
