@@ -33,6 +33,16 @@ export function chooseLvName(volume: string, taken: Set<string>): string {
   }
 }
 
+function allocatedBytesOf(
+  store: Store,
+  mapping: { appliance: string; pool: string; lv: string },
+): number | null {
+  const owner = store.appliances.get(mapping.appliance);
+  const pool = owner ? store.inventory.pool(owner.id, mapping.pool) : undefined;
+  const lv = pool ? store.inventory.lvs(pool.id).find((l) => l.name === mapping.lv) : undefined;
+  return lv?.allocatedBytes ?? null;
+}
+
 export async function preflightMove(
   store: Store,
   links: ApplianceLinks,
@@ -86,7 +96,9 @@ export async function preflightMove(
 
   let free = 0;
   let targetLv = volume.name;
-  const reserveBytes = volume.sizeBytes;
+  // A thin move reserves what the volume holds now (its LV's allocated bytes), a thick one its size.
+  const allocated = req.thin ? allocatedBytesOf(store, volume.mapping) : null;
+  const reserveBytes = allocated ?? volume.sizeBytes;
   try {
     const link = await links.get(target.name);
     check('reachable-target', true, `${target.name} answers`);
