@@ -12,6 +12,7 @@ import { labCommands } from './commands/lab-commands.js';
 import { moveCommands } from './commands/move-commands.js';
 import { planCommands } from './commands/plan-commands.js';
 import { webCommand } from './commands/web-command.js';
+import { ttySecretPrompts } from './tty-prompt.js';
 
 declare const FERRY_CONSOLE_VERSION: string | undefined;
 const VERSION = typeof FERRY_CONSOLE_VERSION === 'string' ? FERRY_CONSOLE_VERSION : 'dev';
@@ -96,6 +97,8 @@ async function main(argv: string[]): Promise<number> {
           const storeOpt = inv.values.store;
           core = new ConsoleCore({
             store: openStore({ path: typeof storeOpt === 'string' ? storeOpt : undefined }),
+            // A key passphrase or SSH password is typed on the terminal when a command needs it.
+            secrets: ttySecretPrompts(),
           });
         }
         return core;

@@ -12,10 +12,12 @@ export function canPrompt(): boolean {
 export function askSecret(question: string): Promise<string> {
   const input = process.stdin;
   if (!input.isTTY) return Promise.reject(new FerryError('ERR_AUTH', `${question} (needs a terminal)`));
-  process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let typed = '';
     const wasRaw = input.isRaw;
+    // Echo off before the prompt shows, as readpassphrase(3) does: a fast typist is not echoed either.
+    input.setRawMode(true);
+    process.stderr.write(question);
     const finish = (err?: FerryError) => {
       input.off('data', onData);
       input.setRawMode(wasRaw);
@@ -34,7 +36,6 @@ export function askSecret(question: string): Promise<string> {
         else if (ch >= ' ') typed += ch;
       }
     };
-    input.setRawMode(true);
     input.resume();
     input.on('data', onData);
   });

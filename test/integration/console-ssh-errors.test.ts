@@ -181,6 +181,10 @@ describe('an appliance added through the core', () => {
     const viaCore = await core.appliances.check('gamma');
     expect(viaCore.error?.code).toBe('ERR_HOST_KEY');
 
+    const human = await cli(['appliance', 'check', 'gamma']);
+    expect(human.code).toBe(11);
+    expect(human.stdout).toContain(`ferry appliance check gamma --accept-new-host-key ${fresh}`);
+
     const wrong = await cli(['appliance', 'check', 'gamma', '--accept-new-host-key', old, '--json']);
     expect(wrong.code).toBe(11);
     const accepted = await cli(['appliance', 'check', 'gamma', '--accept-new-host-key', fresh, '--json']);

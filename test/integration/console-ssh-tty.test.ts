@@ -97,4 +97,14 @@ describe('ferry appliance add on a terminal', () => {
     );
     expect(listed).toMatchObject({ name: 'delta', hostKey: delta.sshd.hostKeyFingerprint(), auth: 'key' });
   });
+
+  it('asks the passphrase again in a later command that needs the appliance (never stored)', async () => {
+    const { code, output } = await onTerminal(
+      ['appliance', 'check', 'delta'],
+      [{ when: /passphrase for .*pass_ed25519: $/, type: delta.sshd.passphrase }],
+    );
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/delta is reachable; agent \S+ \(pid \d+\) answered in [\d.]+ ms/);
+    expect(output).not.toContain(delta.sshd.passphrase);
+  });
 });

@@ -1,6 +1,7 @@
 // `ferry appliance add|list|remove|check|scan`: the appliances the console reaches over SSH. Secrets
 // are typed on the terminal without echo and never stored; a first host key is shown with the exact
 // command that accepts it, and refused (exit 11) until it is accepted.
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
 import { ErrorCodes, FerryError, isErrorCode, toFerryError } from '../../../shared/errors.js';
@@ -15,7 +16,7 @@ import type { RuntimeChoice } from '../../core/store/repo-appliances.js';
 import { type Invocation, intOpt, requireStr, str } from '../cli-args.js';
 import type { Command } from '../cli-context.js';
 import { age, table } from '../cli-output.js';
-import { askSecret, askYesNo, canPrompt, ttySecretPrompts } from '../tty-prompt.js';
+import { askSecret, askYesNo, canPrompt } from '../tty-prompt.js';
 
 const ADD_USAGE =
   'ferry appliance add NAME --host HOST [--port 22] [--user root] [--identity FILE] [--agent-dir DIR] ' +
@@ -46,6 +47,12 @@ function chooseAuth(inv: Invocation, user: string, host: string): ApplianceAuthI
   const identity = str(inv, 'identity');
   if (identity !== undefined) {
     const identityFile = expandHome(identity);
+    if (!existsSync(identityFile)) {
+      throw new FerryError(
+        'ERR_AUTH',
+        `no key file at ${identityFile}: give --identity the path of your private key (not the .pub)`,
+      );
+    }
     return {
       kind: 'key',
       identityFile,
@@ -106,7 +113,18 @@ function describeAdded(a: AddedAppliance): string {
 }
 
 function describeCheck(c: ApplianceCheck): string {
-  return c.error ? `${c.appliance}: ${c.message} (${c.error.code})` : c.message;
+  if (!c.error) return c.message;
+  const presented = c.error.details?.presented;
+  const changed = c.error.code === 'ERR_HOST_KEY' && typeof c.error.details?.pinned === 'string';
+  return [
+    `${c.appliance}: ${c.message} (${c.error.code})`,
+    ...(changed && typeof presented === 'string'
+      ? [
+          'Once you have verified the new key on the appliance, pin it with:',
+          `  ${shellCommand(['ferry', 'appliance', 'check', c.appliance, '--accept-new-host-key', presented])}`,
+        ]
+      : []),
+  ].join('\n');
 }
 
 export const applianceCommands: Command[] = [
@@ -217,7 +235,6 @@ export const applianceCommands: Command[] = [
     options: { 'accept-new-host-key': { type: 'string' } },
     async run(ctx, inv) {
       const core = await ctx.core();
-      core.appliances.setSecretPrompts(ttySecretPrompts());
       const check = await core.appliances.check(inv.positionals[0], {
         acceptNewHostKey: str(inv, 'accept-new-host-key'),
       });

@@ -17,7 +17,7 @@ export interface ApplianceCheck {
   /** Round trip of the agent's `info` call, through the SSH forward for SSH appliances. */
   latencyMs: number | null;
   message: string;
-  error: { code: string; message: string } | null;
+  error: { code: string; message: string; details?: Record<string, unknown> } | null;
 }
 
 export async function checkAppliance(
@@ -65,7 +65,7 @@ export async function checkAppliance(
     result.message = `${name} is reachable; agent ${info.version} (pid ${info.pid}) answered in ${result.latencyMs} ms`;
   } catch (err) {
     const error = toFerryError(err);
-    result.error = { code: error.code, message: error.message };
+    result.error = { code: error.code, message: error.message, details: error.details };
     result.message = error.message;
   } finally {
     link?.close();
