@@ -61,7 +61,7 @@ class FileBackend implements BlockBackend {
   private closed?: Promise<void>;
   private readonly caps: BackendCapabilities;
   // Reads and writes slow down for different reasons (a cold cache, writeback throttling).
-  private readonly inlineReads = new InlineIoGovernor();
+  private readonly inlineReads = new InlineIoGovernor(diskWasRead);
   private readonly inlineWrites = new InlineIoGovernor();
 
   constructor(
@@ -253,7 +253,8 @@ class FileBackend implements BlockBackend {
  * pool. So inline I/O gets a budget: calls slower than SLOW_CALL_MS may add up to SLOW_BUDGET_MS (5%)
  * per second (one preemption by the scheduler fits in it; a run of disk reads does not). Past it,
  * I/O goes to the pool for a backoff that doubles (1 s up to 64 s) while inline I/O keeps being
- * slow when tried again.
+ * slow when tried again. A slow read counts only if the process read from a device meanwhile, so
+ * a busy machine's scheduler does not send cached reads to the pool.
  */
 class InlineIoGovernor {
   private poolUntil = 0;
@@ -262,6 +263,9 @@ class InlineIoGovernor {
   private slowMs = 0;
   /** When inline I/O last came back from the pool: slow again soon after means a longer backoff. */
   private resumedAt = Number.NEGATIVE_INFINITY;
+
+  /** `confirmSlow` tells a call that waited for the device from one the scheduler merely preempted. */
+  constructor(private readonly confirmSlow: () => boolean = () => true) {}
 
   allows(length: number): boolean {
     if (length > INLINE_MAX_BYTES) return false;
@@ -284,6 +288,7 @@ class InlineIoGovernor {
   }
 
   private slow(now: number, took: number): void {
+    if (!this.confirmSlow()) return;
     if (now - this.windowStart > 1_000) {
       this.windowStart = now;
       this.slowMs = 0;
@@ -295,6 +300,18 @@ class InlineIoGovernor {
     this.poolUntil = now + this.backoffMs;
     this.slowMs = 0;
   }
+}
+
+let blockReadsSeen = 0;
+/**
+ * For a slow inline read: did the process read from a device since the last check (getrusage's
+ * ru_inblock)? If not, the data came from the page cache and the delay was the scheduler's.
+ */
+function diskWasRead(): boolean {
+  const now = process.resourceUsage().fsRead;
+  const grew = now !== blockReadsSeen;
+  blockReadsSeen = now;
+  return grew;
 }
 
 function isZero(buf: Buffer): boolean {
