@@ -56,6 +56,7 @@ export class Connection implements HandshakeConnection {
   private readonly socket?: Socket;
   private opened?: OpenedExport;
   private transmission?: Transmission;
+  private replies?: ReplyWriter;
   private refusals = 0;
   private handshakeTimer?: NodeJS.Timeout;
   private closing?: Promise<void>;
@@ -186,8 +187,10 @@ export class Connection implements HandshakeConnection {
     clearTimeout(this.handshakeTimer);
     this.reader.fail(new StreamClosedError('connection closed'));
     if (kind === 'drain' && this.opened) await this.flushQuietly(this.opened);
-    if (kind === 'hard') this.destroyStreams();
-    else await this.endStreams();
+    if (kind === 'hard') {
+      this.replies?.close(); // requests still running reply into the void, not into a dead socket
+      this.destroyStreams();
+    } else await this.endStreams();
     if (this.transmission) await this.transmission.idle();
     this.transmission = undefined;
     if (this.opened) {
@@ -215,6 +218,7 @@ export class Connection implements HandshakeConnection {
     const leftover = this.reader.detach();
     if (this.socket) this.socket.setNoDelay(true);
     const replies = new ReplyWriter(this.output, structured);
+    this.replies = replies;
     this.transmission = new Transmission({
       input: this.input,
       replies,
