@@ -14,6 +14,7 @@ import {
   parseJson,
   qemuIo,
   type SshAppliance,
+  startFerry,
   startSshAppliance,
   teardownAppliance,
   tempStore,
@@ -170,10 +171,44 @@ describe('ferry appliance + move over SSH', () => {
     ]);
   });
 
+  it('finishes a move whose console was killed mid-copy, from the agents, over SSH', async () => {
+    const created = await cli(['volume', 'create', 'vol2', '--size', '64M', '--on', 'alpha/pool', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    const url = `nbd://${alpha.nbdListen}/vol2`;
+    await qemuIo(url, ['write -P 0x44 0 64M']);
+
+    const moving = startFerry(store.storePath, [
+      'move',
+      'vol2',
+      '--to',
+      'beta/pool',
+      '--throttle',
+      '16M',
+      '--json',
+    ]);
+    const id = await moving.firstProgress;
+    moving.kill();
+    await moving.exited;
+
+    const moves = parseJson<Array<{ id: string; phase: string }>>(await cli(['moves', '--json']));
+    expect(moves.find((m) => m.id === id)?.phase).toMatch(/copying|verifying|cutover|committing|done/);
+    const followed = await cli(['move', 'status', id, '--follow', '--json']);
+    expect(followed.code, `${followed.stdout}\n${followed.stderr}`).toBe(0);
+
+    await qemuIo(url, ['read -P 0x44 0 64M']);
+    const history = parseJson<{ epochs: Array<{ epoch: number; appliance: string }> }>(
+      await cli(['history', 'vol2', '--json']),
+    );
+    expect(history.epochs.map((e) => [e.epoch, e.appliance])).toEqual([
+      [1, 'alpha'],
+      [2, 'beta'],
+    ]);
+  });
+
   it('removes beta, saying which volume still has its data there', async () => {
     const removed = await cli(['appliance', 'remove', 'beta', '--json']);
     expect(removed.code, removed.stderr).toBe(0);
-    expect(parseJson<{ volumesStoredOnIt: string[] }>(removed).volumesStoredOnIt).toEqual(['vol']);
+    expect(parseJson<{ volumesStoredOnIt: string[] }>(removed).volumesStoredOnIt).toEqual(['vol', 'vol2']);
     const list = parseJson<Array<{ name: string }>>(await cli(['appliance', 'list', '--json']));
     expect(list.map((a) => a.name)).toEqual(['alpha']);
   });

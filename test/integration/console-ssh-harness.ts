@@ -2,7 +2,7 @@
 // with its own agent dir, pool folder and NBD address on its own loopback address, and the `ferry`
 // CLI run on a temporary store. teardown() kills the agents started there (by the pid file in each
 // agent dir: they are detached from sshd) and stops sshd, whatever happened.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -181,6 +181,44 @@ export function ferry(storePath: string, args: string[], timeoutMs = 180_000): P
       },
     );
   });
+}
+
+/** A `ferry move ... --json` left running: resolves the move id at its first progress line; kill -9s it. */
+export function startFerry(
+  storePath: string,
+  args: string[],
+): { firstProgress: Promise<string>; kill(): void; exited: Promise<void> } {
+  const env: NodeJS.ProcessEnv = { ...process.env, FERRY_LOG: 'quiet' };
+  delete env.SSH_AUTH_SOCK;
+  const child = spawn(
+    process.execPath,
+    [join(REPO_ROOT, 'bin', 'ferry.mjs'), ...args, '--store', storePath],
+    {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  let out = '';
+  let errOut = '';
+  child.stderr.on('data', (c: Buffer) => {
+    errOut += c.toString('utf8');
+  });
+  const firstProgress = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString('utf8');
+      for (const line of out.split('\n')) {
+        try {
+          const event = JSON.parse(line) as { type?: string; move?: { id: string; percent: number } };
+          if (event.type === 'move.progress' && event.move && event.move.percent > 0) resolve(event.move.id);
+        } catch {
+          // a partial line: wait for the rest
+        }
+      }
+    });
+    void exited.then(() => reject(new Error(`ferry exited before any progress:\n${out}\n${errOut}`)));
+  });
+  return { firstProgress, kill: () => child.kill('SIGKILL'), exited };
 }
 
 /** The JSON document a --json command printed on stdout (or its error on stderr). */
