@@ -112,6 +112,22 @@ describe('an appliance added through the core', () => {
     });
   });
 
+  it('a wrong passphrase from the callback: ERR_AUTH, and no appliance left', async () => {
+    await expect(
+      core.appliances.add({
+        name: 'gamma',
+        host: gamma.sshd.host,
+        port: gamma.sshd.port,
+        user: gamma.sshd.user,
+        auth: { kind: 'key', identityFile: gamma.sshd.passphraseKeyPath, passphrase: async () => 'wrong' },
+        acceptHostKey: gamma.sshd.hostKeyFingerprint(),
+        agentDir: gamma.agentDir,
+        nbdListen: gamma.nbdListen,
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_AUTH', message: expect.stringMatching(/wrong passphrase/) });
+    expect(core.store.appliances.list()).toEqual([]);
+  });
+
   it('asks the passphrase and the host key through callbacks, once, and stores neither secret', async () => {
     const confirmed: string[] = [];
     const added = await core.appliances.add({
