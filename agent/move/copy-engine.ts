@@ -309,6 +309,7 @@ export class CopyEngine implements MirrorCoordinator {
       chunkSize: this.opts.chunkSize,
       signal: this.stopper.signal,
       targetReadsZero: this.targetReadsZero,
+      sourceExtents: this.opts.sourceExtents,
       gate: () => this.gate(),
       stopping: () => this.abortRequested || this.stopRequested || this.fatal !== null,
       onProgress: () => this.changed(),

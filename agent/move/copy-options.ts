@@ -54,6 +54,11 @@ export interface CopyEngineOptions {
   verify?: boolean;
   /** The target reads as zeroes (a new sparse LV): zero regions need no request on the first pass. */
   targetReadsZero?: boolean;
+  /**
+   * Ask the source for its extents to skip zero regions without reading them (default true). Off for
+   * a local file LV, whose extents are found by reading the data: the copy would read it twice.
+   */
+  sourceExtents?: boolean;
   /** Resume from this checkpoint (read from the move's journal). */
   checkpoint?: MoveCheckpoint;
   /** Writes the checkpoint durably (the journal); called at least every second while running. */
@@ -78,6 +83,7 @@ export interface ResolvedCopyOptions extends CopyEngineOptions {
   throttle: CopyRate;
   verify: boolean;
   targetReadsZero: boolean;
+  sourceExtents: boolean;
   checkpointIntervalMs: number;
   progressIntervalMs: number;
   targetFlushIntervalMs: number;
@@ -130,6 +136,7 @@ export function resolveCopyOptions(opts: CopyEngineOptions): ResolvedCopyOptions
     throttle,
     verify: opts.verify ?? false,
     targetReadsZero: opts.targetReadsZero ?? false,
+    sourceExtents: opts.sourceExtents ?? true,
     checkpointIntervalMs: opts.checkpointIntervalMs ?? 1000,
     progressIntervalMs: opts.progressIntervalMs ?? 250,
     targetFlushIntervalMs: opts.targetFlushIntervalMs ?? 1000,

@@ -5,7 +5,7 @@
 // engine then recovers it) and throws when the source fails or the move is stopped.
 
 import type { BlockBackend } from '../backend/block-backend.js';
-import { type CopyTarget, copyRange } from './chunk-copier.js';
+import { type CopyTarget, copyInPieces } from './chunk-copier.js';
 import type { CopyFrontier } from './copy-frontier.js';
 import type { DirtyMap } from './dirty-map.js';
 import type { ChunkLocks } from './range-lock.js';
@@ -27,6 +27,7 @@ export interface PassContext {
   chunkSize: number;
   signal: AbortSignal;
   targetReadsZero: boolean;
+  sourceExtents: boolean;
   /** Waits while paused; throws when the move is stopped. */
   gate(): Promise<void>;
   stopping(): boolean;
@@ -45,8 +46,9 @@ export function copyPass(ctx: PassContext): Promise<void> {
       await ctx.throttle.take(length, ctx.signal);
       const release = await ctx.locks.lockExclusive(chunk);
       try {
-        const sent = await copyRange(ctx.source, ctx.target, offset, length, buffer, {
+        const sent = await copyInPieces(ctx.source, ctx.target, offset, length, buffer, {
           targetReadsZero: ctx.targetReadsZero,
+          sourceExtents: ctx.sourceExtents,
         });
         ctx.throttle.refund(length - sent);
         ctx.frontier.markCopied(chunk);
@@ -84,16 +86,10 @@ export function catchUpPass(ctx: PassContext): Promise<void> {
         let sent = 0;
         try {
           for (const r of runs) {
-            sent += await copyRange(
-              ctx.source,
-              ctx.target,
-              r.offset,
-              r.length,
-              buffer.subarray(r.offset - offset),
-              {
-                targetReadsZero: false,
-              },
-            );
+            sent += await copyInPieces(ctx.source, ctx.target, r.offset, r.length, buffer, {
+              targetReadsZero: false,
+              sourceExtents: ctx.sourceExtents,
+            });
           }
         } catch (err) {
           for (const r of runs) ctx.dirty.mark(r.offset, r.length);

@@ -54,6 +54,8 @@ export class MoveSession {
       throttle: r.options.throttle,
       verify: r.options.verify,
       targetReadsZero: r.options.targetReadsZero,
+      // A local LV's extents are found by reading it; a remote one's come from NBD block status.
+      sourceExtents: r.source.kind === 'remote',
       checkpoint: resume ? r.checkpoint : undefined,
       persist: (c) => journal.saveCheckpoint(c),
       reopenTarget: () => target.reopen(),

@@ -1,0 +1,289 @@
+// Benchmark (not a test): an online move between two Ferry agents on loopback, next to nbdcopy
+// between two nbdkit file exports of the same files, in one run:
+//   (a) copy time of a SIZE vv (half random data, half zeroes): Ferry's move (TLS-PSK) against
+//       nbdcopy plain and nbdcopy over TLS-PSK;
+//   (b) fio 4 KiB random-write latency (p50/p99, iodepth 1) on a vv with and without a move running;
+//   (c) the cutover pause each move reports.
+// Files live on /dev/shm when it exists, so the disk does not hide the protocols' cost.
+//
+//   npm run bench:copy -- [--size 2G] [--fio-seconds 4] [--chunk 4M]
+
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bundle = path.join(root, 'dist', 'ferry-agent.mjs');
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : fallback;
+}
+function parseSize(text) {
+  const m = /^(\d+)([KMG]?)$/i.exec(text);
+  if (!m) throw new Error(`bad size ${text}`);
+  return Number(m[1]) * { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2].toUpperCase()];
+}
+const SIZE_TEXT = arg('size', '2G');
+const SIZE = parseSize(SIZE_TEXT);
+const FIO_SECONDS = Number(arg('fio-seconds', '4'));
+const CHUNK = arg('chunk', undefined);
+const base = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+
+async function freePort() {
+  const s = net.createServer();
+  await new Promise((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address();
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function waitPort(port) {
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((r) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        r(true);
+      });
+      s.once('error', () => r(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+const children = new Set();
+function track(proc) {
+  children.add(proc);
+  proc.on('exit', () => children.delete(proc));
+  return proc;
+}
+
+async function startNbdkit(file, pskFile) {
+  const port = await freePort();
+  const args = ['-f', '-p', String(port), '-i', '127.0.0.1'];
+  if (pskFile) args.push('--tls=require', `--tls-psk=${pskFile}`);
+  args.push('file', file);
+  const proc = track(spawn('nbdkit', args, { stdio: ['ignore', 'ignore', 'inherit'] }));
+  await waitPort(port);
+  return {
+    port,
+    stop: () => new Promise((r) => (proc.exitCode !== null ? r() : (proc.once('exit', r), proc.kill()))),
+  };
+}
+
+async function startAgent(dir) {
+  await mkdir(dir, { recursive: true });
+  const port = await freePort();
+  const control = path.join(dir, 'control.sock');
+  const proc = track(
+    spawn(
+      process.execPath,
+      [
+        bundle,
+        'serve',
+        '--state-dir',
+        path.join(dir, 'state'),
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--control',
+        control,
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'ignore'],
+        env: { ...process.env, FERRY_LOG: 'quiet' },
+      },
+    ),
+  );
+  const ctl = async (...args) => {
+    const { stdout } = await run(process.execPath, [bundle, 'ctl', '--control', control, '--json', ...args], {
+      maxBuffer: 1 << 24,
+    });
+    return stdout.trim() ? JSON.parse(stdout) : undefined;
+  };
+  for (let i = 0; ; i++) {
+    try {
+      await ctl('info');
+      break;
+    } catch (err) {
+      if (i > 100) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    port,
+    ctl,
+    url: (name, scheme = 'nbd') => `${scheme}://127.0.0.1:${port}/${name}`,
+    stop: () => proc.kill('SIGTERM'),
+  };
+}
+
+/** SIZE bytes: the first half random, the second half a hole (reads as zeroes). */
+async function makeSource(file) {
+  const fh = await open(file, 'w');
+  const piece = 16 * 1024 * 1024;
+  for (let at = 0; at < SIZE / 2; at += piece)
+    await fh.write(randomBytes(Math.min(piece, SIZE / 2 - at)), 0, undefined, at);
+  await fh.close();
+  await truncate(file, SIZE);
+}
+
+async function time(fn) {
+  const t = performance.now();
+  await fn();
+  return (performance.now() - t) / 1000;
+}
+
+async function nbdcopy(src, dst, tlsFile) {
+  const s = await startNbdkit(src, tlsFile);
+  const d = await startNbdkit(dst, tlsFile);
+  const uri = (port) =>
+    tlsFile ? `nbds://bench@127.0.0.1:${port}/?tls-psk-file=${tlsFile}` : `nbd://127.0.0.1:${port}/`;
+  try {
+    return await time(() => run('nbdcopy', [uri(s.port), uri(d.port)]));
+  } finally {
+    await s.stop();
+    await d.stop();
+  }
+}
+
+async function fioLatency(url, seconds) {
+  const { stdout } = await run(
+    'fio',
+    [
+      '--name=lat',
+      '--ioengine=nbd',
+      `--uri=${url}`,
+      '--rw=randwrite',
+      '--bs=4k',
+      '--iodepth=1',
+      '--size=512M',
+      '--time_based',
+      `--runtime=${seconds}`,
+      '--output-format=json',
+    ],
+    { maxBuffer: 1 << 24 },
+  );
+  // fio may print notices before its JSON.
+  const json = stdout.slice(stdout.indexOf('{'));
+  let report;
+  try {
+    report = JSON.parse(json);
+  } catch {
+    throw new Error(`fio did not report: ${stdout.slice(0, 500)}`);
+  }
+  const clat = report.jobs[0].write.clat_ns.percentile;
+  return { p50: clat['50.000000'] / 1000, p99: clat['99.000000'] / 1000 };
+}
+
+async function moveAndWait(front, volume, to, key) {
+  const started = performance.now();
+  const chunk = CHUNK ? ['--chunk', CHUNK] : [];
+  const m = await front.ctl(
+    'move',
+    'start',
+    volume,
+    '--to',
+    to,
+    '--psk-identity',
+    `bench-${volume}`,
+    '--psk-key',
+    key,
+    ...chunk,
+  );
+  for (;;) {
+    const s = await front.ctl('move', 'status', m.id);
+    if (s.phase === 'done')
+      return { seconds: (performance.now() - started) / 1000, pauseMs: s.cutoverPauseMs };
+    if (s.phase === 'failed' || s.phase === 'aborted') throw new Error(`move ${m.id} ${s.phase}: ${s.error}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function main() {
+  const dir = await mkdtemp(path.join(base, 'ferry-bench-copy-'));
+  const key = randomBytes(32).toString('hex');
+  try {
+    console.log(`bench:copy: ${SIZE_TEXT} (half random, half zeroes) in ${dir}`);
+    const src = path.join(dir, 'src.img');
+    await makeSource(src);
+    const pskFile = path.join(dir, 'psk.txt');
+    await writeFile(pskFile, `bench:${key}\n`, { mode: 0o600 });
+
+    const dst = path.join(dir, 'dst.img');
+    const refs = {};
+    for (const [name, tls] of [
+      ['plain', null],
+      ['tls-psk', pskFile],
+    ]) {
+      await rm(dst, { force: true });
+      await truncate(await open(dst, 'w').then((f) => f.close().then(() => dst)), SIZE);
+      refs[name] = await nbdcopy(src, dst, tls);
+    }
+    await rm(dst, { force: true });
+
+    const front = await startAgent(path.join(dir, 'front'));
+    const back = await startAgent(path.join(dir, 'back'));
+    await front.ctl('pool', 'add', 'pa', '--dir', path.join(dir, 'front', 'pool'));
+    await back.ctl('pool', 'add', 'pb', '--dir', path.join(dir, 'back', 'pool'));
+    const volumes = ['vol1', 'vol2'];
+    for (const v of volumes) {
+      await front.ctl('volume', 'create', v, '--size', String(SIZE), '--pool', 'pa');
+      // The same data as nbdcopy's source, as sparse (into the file the agent has open).
+      await run('cp', ['--sparse=always', src, path.join(dir, 'front', 'pool', `${v}.img`)]);
+      await back.ctl('lv', 'create', 'pb', v, '--size', String(SIZE));
+      await back.ctl('lv', 'export', 'pb', v, '--psk-identity', `bench-${v}`, '--psk-key', key);
+    }
+    await rm(src, { force: true });
+
+    // (a) the move alone; (b) fio latency without, then with a move running; (c) cutover pauses.
+    const alone = await moveAndWait(front, 'vol1', back.url('pb/vol1', 'nbds'), key);
+    const quiet = await fioLatency(front.url('vol2'), FIO_SECONDS);
+    const moving = moveAndWait(front, 'vol2', back.url('pb/vol2', 'nbds'), key);
+    const busy = await fioLatency(front.url('vol2'), Math.min(FIO_SECONDS, Math.max(1, alone.seconds * 0.8)));
+    const underLoad = await moving;
+    front.stop();
+    back.stop();
+
+    const mbps = (s) => `${(SIZE / s / 1e6).toFixed(0)} MB/s`;
+    const rows = [
+      ['nbdcopy, nbdkit -> nbdkit, plain', refs.plain],
+      ['nbdcopy, nbdkit -> nbdkit, TLS-PSK', refs['tls-psk']],
+      ['ferry move, agent -> agent, TLS-PSK', alone.seconds],
+      ['ferry move with fio writing', underLoad.seconds],
+    ];
+    console.log('\n(a) copy');
+    for (const [name, s] of rows)
+      console.log(`  ${name.padEnd(38)} ${s.toFixed(2).padStart(6)} s  ${mbps(s).padStart(10)}`);
+    console.log(
+      `  ferry vs nbdcopy plain:   ${(refs.plain / alone.seconds).toFixed(2)}x throughput (target >= 0.9x)`,
+    );
+    console.log(`  ferry vs nbdcopy TLS-PSK: ${(refs['tls-psk'] / alone.seconds).toFixed(2)}x throughput`);
+    console.log('\n(b) fio 4 KiB random writes, iodepth 1, on the vv');
+    console.log(`  without a move: p50 ${quiet.p50.toFixed(0)} us, p99 ${quiet.p99.toFixed(0)} us`);
+    console.log(`  during a move:  p50 ${busy.p50.toFixed(0)} us, p99 ${busy.p99.toFixed(0)} us`);
+    console.log(`  p99 ratio: ${(busy.p99 / quiet.p99).toFixed(2)}x (target <= 2x)`);
+    console.log('\n(c) cutover pause');
+    console.log(
+      `  move alone: ${alone.pauseMs} ms; move under fio: ${underLoad.pauseMs} ms (target < 100 ms)`,
+    );
+  } finally {
+    for (const c of children) c.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  for (const c of children) c.kill('SIGKILL');
+  process.exitCode = 1;
+});
