@@ -77,7 +77,12 @@ async function startNbdkit(file, pskFile) {
   await waitPort(port);
   return {
     port,
-    stop: () => new Promise((r) => (proc.exitCode !== null ? r() : (proc.once('exit', r), proc.kill()))),
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', resolve);
+        proc.kill();
+      }),
   };
 }
 
