@@ -1,7 +1,11 @@
 // Moves driven through `ferry-agent ctl` on real agents: kill -9 of the front agent mid-copy (the
 // restarted agent resumes from its checkpoint by itself), abort (the vv stays as it was), a local
 // move with --verify, and bad inputs that must be refused with clear errors and change nothing.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   fio,
@@ -14,6 +18,7 @@ import {
 } from '../helpers/move-lab.js';
 
 const MiB = 1024 * 1024;
+const run = promisify(execFile);
 let lab: MoveLab | undefined;
 afterEach(async () => {
   await lab?.destroy();
@@ -149,5 +154,22 @@ describe('moves through ctl', () => {
     const moves = await front.ctl<MoveJson[]>('move', 'list');
     expect(moves.map((m) => m.phase)).toEqual(['aborted']);
     await qemuIo(front.url('vol1'), 'read -P 0xab 0 256M');
+
+    // The LV export is TLS-PSK only: a plaintext client and another identity are refused.
+    const plain = await run('nbdinfo', [back.url('pb/t1')]).then(
+      () => 'opened',
+      (err: { stderr?: string }) => err.stderr ?? 'refused',
+    );
+    expect(plain).not.toBe('opened');
+    const pskFile = join(back.dir, 'psk.txt');
+    writeFileSync(pskFile, `move-t1:${key}\nmove-t2:${key}\n`, { mode: 0o600 });
+    const tls = (id: string) => `nbds://${id}@127.0.0.1:${back.port}/pb/t1?tls-psk-file=${pskFile}`;
+    const { stdout } = await run('nbdinfo', ['--size', tls('move-t1')]);
+    expect(stdout.trim()).toBe(String(128 * MiB));
+    await expect(run('nbdinfo', ['--size', tls('move-t2')])).rejects.toThrow();
+    await back.ctl('lv', 'unexport', 'pb', 't1');
+    await expect(run('nbdinfo', ['--size', tls('move-t1')])).rejects.toThrow();
+    const gone = await back.ctlRaw('lv', 'unexport', 'pb', 't1');
+    expect(gone.code).toBe(3);
   });
 });
