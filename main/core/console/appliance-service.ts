@@ -97,6 +97,7 @@ export interface ApplianceServiceDeps {
 }
 
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const ROOT_AGENT_DIR = '/var/lib/ferry-agent';
 
 export class ApplianceService {
   private readonly access: ApplianceSshAccess;
@@ -132,6 +133,12 @@ export class ApplianceService {
 
   /** Connects once, reads the host key and hangs up before logging in. */
   async scanHostKey(host: string, port = 22): Promise<HostKey> {
+    if (host.trim() === '' || /\s/.test(host) || !(Number.isInteger(port) && port >= 1 && port <= 65535)) {
+      throw new FerryError(
+        'ERR_INVALID_ARGUMENT',
+        `cannot scan ${JSON.stringify(host)}:${port}: give a host and a port 1-65535`,
+      );
+    }
     let seen: HostKeyInfo | undefined;
     try {
       const ssh = await SshConnection.connect({
@@ -176,15 +183,15 @@ export class ApplianceService {
     }
     const port = input.port ?? 22;
     const user = input.user ?? 'root';
+    // Known now unless a non-root user takes the default (then it is their home's, read once logged in).
+    const agentDir = input.agentDir ?? (user === 'root' ? ROOT_AGENT_DIR : undefined);
     const twin = store.appliances
       .list()
-      .find(
-        (a) => a.host === input.host && a.port === port && input.agentDir && a.agentDir === input.agentDir,
-      );
+      .find((a) => a.host === input.host && a.port === port && a.agentDir === agentDir);
     if (twin) {
       throw new FerryError(
         'ERR_ALREADY_EXISTS',
-        `${input.host}:${port} with agent dir ${input.agentDir} is already appliance ${twin.name}`,
+        `${input.host}:${port} with agent dir ${agentDir} is already appliance ${twin.name}: give another --agent-dir`,
       );
     }
     const step = input.onStep ?? (() => {});
@@ -195,7 +202,7 @@ export class ApplianceService {
       port,
       user,
       auth: storedAuth(input.auth),
-      agentDir: input.agentDir ?? '/var/lib/ferry-agent',
+      agentDir: agentDir ?? ROOT_AGENT_DIR,
       nbdListen: input.nbdListen ?? '0.0.0.0:10809',
       runtime: input.runtime ?? 'auto',
     });
@@ -213,7 +220,7 @@ export class ApplianceService {
         .catch((err) => {
           throw explainHostKeyRefusal(err);
         });
-      if (input.agentDir === undefined && user !== 'root') {
+      if (agentDir === undefined) {
         store.appliances.update(input.name, { agentDir: await homeAgentDir(ssh) });
       }
       const deployed = await deployToAppliance(store, ssh, input.name, {
