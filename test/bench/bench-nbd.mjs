@@ -8,7 +8,7 @@
 
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -113,6 +113,7 @@ async function startServer(kind, file, work) {
   await waitForPort(port, proc, kind);
   return {
     uri: `nbd://127.0.0.1:${port}/disk`,
+    pid: proc.pid,
     stop: () =>
       new Promise((resolve) => {
         if (proc.exitCode !== null) return resolve();
@@ -138,7 +139,14 @@ async function fio(uri, w) {
   const { stdout } = await run('fio', args, { maxBuffer: 64 * 1024 * 1024 });
   const job = JSON.parse(stdout.slice(stdout.indexOf('{'))).jobs[0];
   const side = w.rw.includes('read') ? job.read : job.write;
-  return w.metric === 'iops' ? side.iops : side.bw_bytes / (1024 * 1024);
+  return { value: w.metric === 'iops' ? side.iops : side.bw_bytes / (1024 * 1024), requests: side.total_ios };
+}
+
+/** CPU time (user + system, all threads) a process has used, in microseconds. */
+async function cpuMicros(pid, ticksPerSecond) {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSecond;
 }
 
 async function main() {
@@ -164,20 +172,27 @@ async function main() {
     await rm(base);
     // Start every server from a clean page cache: no writeback of the copies during the runs.
     await run('sync');
+    const ticks = Number((await run('getconf', ['CLK_TCK'])).stdout.trim()) || 100;
     const results = {};
+    const cpu = {};
     for (const w of workloads) {
       results[w.name] = {};
+      cpu[w.name] = {};
       for (const kind of kinds) {
         const server = await startServer(kind, files[kind], work);
         try {
-          results[w.name][kind] = await fio(server.uri, w);
+          const before = await cpuMicros(server.pid, ticks);
+          const { value, requests } = await fio(server.uri, w);
+          results[w.name][kind] = value;
+          cpu[w.name][kind] = ((await cpuMicros(server.pid, ticks)) - before) / requests;
         } finally {
           await server.stop();
         }
-        console.log(`  ${w.name.padEnd(22)} ${kind.padEnd(9)} ${format(results[w.name][kind], w.metric)}`);
+        const line = `${format(results[w.name][kind], w.metric)}, ${cpu[w.name][kind].toFixed(1)} us CPU/request`;
+        console.log(`  ${w.name.padEnd(22)} ${kind.padEnd(9)} ${line}`);
       }
     }
-    printTable(results);
+    printTable(results, cpu);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -189,13 +204,23 @@ function format(value, metric) {
     : `${value.toFixed(0)} MiB/s`;
 }
 
-function printTable(results) {
+function printTable(results, cpu) {
   console.log(
-    `\nfio nbd engine, ${runtime} s per run, one connection, ${sizeMiB} MiB file (shared machine: noisy)\n`,
+    `\nfio nbd engine, ${runtime} s per run, one connection, ${sizeMiB} MiB file (shared machine: noisy)`,
   );
-  const header = ['workload', 'nbdkit', 'qemu-nbd', 'ferry', 'ferry/nbdkit', 'qemu-nbd/nbdkit'];
+  console.log("CPU/req: the server's user+system time (all threads) per request; less sensitive to noise\n");
+  const header = [
+    'workload',
+    'nbdkit',
+    'qemu-nbd',
+    'ferry',
+    'ferry/nbdkit',
+    'qemu-nbd/nbdkit',
+    'CPU/req nbdkit|qemu|ferry',
+  ];
   const rows = workloads.map((w) => {
     const r = results[w.name];
+    const c = cpu[w.name];
     return [
       w.name,
       format(r.nbdkit, w.metric),
@@ -203,6 +228,7 @@ function printTable(results) {
       format(r.ferry, w.metric),
       `${(r.ferry / r.nbdkit).toFixed(2)}x`,
       `${(r['qemu-nbd'] / r.nbdkit).toFixed(2)}x`,
+      `${c.nbdkit.toFixed(1)} | ${c['qemu-nbd'].toFixed(1)} | ${c.ferry.toFixed(1)} us`,
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
