@@ -90,6 +90,8 @@ describe('renderer errors and formats', () => {
     expect(formatBytes(null)).toBe('—');
     expect(formatRate(100 * 1024 * 1024)).toBe('100.0M/s');
     expect(formatDuration(59)).toBe('59s');
+    expect(formatDuration(0.3)).toBe('<1s');
+    expect(formatDuration(0)).toBe('0s');
     expect(formatDuration(61)).toBe('1m 01s');
     expect(formatDuration(3 * 3600 + 120)).toBe('3h 02m');
     expect(formatDuration(null)).toBe('—');

@@ -18,6 +18,11 @@ export class MovesService {
     }),
   );
   activeCount = $derived([...this.trackers.values()].filter((t) => !t.ended).length);
+  /**
+   * Volumes with a move in progress. Replaced only when a move starts or ends, never on progress, so
+   * the volume table can show "moving" without re-rendering at 4 updates a second.
+   */
+  movingVolumes = $state.raw<ReadonlySet<string>>(new Set());
 
   constructor(
     private readonly backend: Backend,
@@ -28,9 +33,7 @@ export class MovesService {
     try {
       const moves = await this.backend.call('move.list');
       for (const move of moves) {
-        if (!this.trackers.has(move.id) && !ENDED_PHASES.has(move.phase)) {
-          this.trackers.set(move.id, new MoveTracker(move));
-        }
+        if (!this.trackers.has(move.id) && !ENDED_PHASES.has(move.phase)) this.progress(move);
       }
     } catch (err) {
       this.notifications.notify('error', `Could not list the moves: ${explainError(err).message}`);
@@ -42,11 +45,20 @@ export class MovesService {
     const tracker = this.trackers.get(move.id);
     if (!tracker) {
       this.trackers.set(move.id, new MoveTracker(move));
-      return;
+    } else {
+      const wasEnded = tracker.ended;
+      tracker.update(move);
+      if (!wasEnded && ENDED_PHASES.has(move.phase)) this.announceEnd(move);
     }
-    const wasEnded = tracker.ended;
-    tracker.update(move);
-    if (!wasEnded && ENDED_PHASES.has(move.phase)) this.announceEnd(move);
+    this.#updateMovingVolumes(move);
+  }
+
+  #updateMovingVolumes(move: Move): void {
+    const moving = !ENDED_PHASES.has(move.phase);
+    if (moving === this.movingVolumes.has(move.volume)) return;
+    const next = new Set<string>();
+    for (const t of this.trackers.values()) if (!ENDED_PHASES.has(t.move.phase)) next.add(t.move.volume);
+    this.movingVolumes = next;
   }
 
   /** Starts a move; throws the FerryError so the dialog that asked can show it. */

@@ -15,6 +15,7 @@ export function formatRate(bytesPerSecond: number | null | undefined): string {
 
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';
+  if (seconds > 0 && seconds < 1) return '<1s';
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) return `${s}s`;
   const m = Math.floor(s / 60);
