@@ -6,13 +6,23 @@
 
 import type { BridgeEvent } from './events.js';
 import type { ErrorInfo } from './fields.js';
+import type { TerminalTarget } from './terminal.js';
 
 export type CallOutcome = { ok: true; result: unknown } | { ok: false; error: ErrorInfo };
+
+/** The terminal methods by name (the same calls as `call('terminal.open', ...)`, typed for the pane). */
+export interface FerryTerminalApi {
+  open(params: { target: TerminalTarget; cols: number; rows: number }): Promise<CallOutcome>;
+  write(id: string, data: string): Promise<CallOutcome>;
+  resize(id: string, cols: number, rows: number): Promise<CallOutcome>;
+  close(id: string): Promise<CallOutcome>;
+}
 
 export interface FerryPreloadApi {
   call(method: string, params: unknown): Promise<CallOutcome>;
   /** Returns the function that stops the subscription. */
   onEvent(listener: (event: BridgeEvent) => void): () => void;
+  terminal: FerryTerminalApi;
 }
 
 /** The global name the preload uses: `contextBridge.exposeInMainWorld(PRELOAD_GLOBAL, api)`. */
