@@ -28,6 +28,14 @@ function electronRuntime() {
 function run(command, args) {
   return new Promise((resolve) => {
     const child = spawn(command, args, { stdio: 'inherit', cwd: root });
+    // A stop sent to npm start alone (not to the terminal's whole group) must reach the shell too.
+    const forward = (signal) => child.kill(signal);
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    child.on('exit', () => {
+      process.off('SIGINT', forward);
+      process.off('SIGTERM', forward);
+    });
     child.on('error', (err) => {
       console.error(`npm start: ${command}: ${err.message}`);
       resolve(1);
@@ -42,7 +50,11 @@ if (!existsSync(join(root, 'dist', 'renderer', 'index.html'))) {
 }
 
 const electron = electronRuntime();
-const appEntry = join(root, 'dist', 'app', 'main.js');
+const appEntry = join(root, 'dist', 'app', 'main.mjs');
+const appBuilder = join(root, 'build', 'build-app.mjs');
+if (electron.binary && !existsSync(appEntry) && existsSync(appBuilder)) {
+  await run(process.execPath, [appBuilder]);
+}
 if (electron.binary && existsSync(appEntry)) {
   process.exit(await run(electron.binary, [appEntry, ...process.argv.slice(2)]));
 }
