@@ -16,6 +16,7 @@ import { type CopyTarget, zeroRange } from './chunk-copier.js';
 import { CopyFrontier } from './copy-frontier.js';
 import { type CopyEngineOptions, type ResolvedCopyOptions, resolveCopyOptions } from './copy-options.js';
 import { catchUpPass, copyPass, type PassContext, verifyPass } from './copy-passes.js';
+import { attemptCutover } from './cutover-step.js';
 import { type ByteRange, DEFAULT_DIRTY_GRANULE, DirtyMap } from './dirty-map.js';
 import { isTerminalPhase, type MoveCheckpoint, type MovePhase, type MoveProgress } from './move-types.js';
 import { ProgressReporter } from './progress-reporter.js';
@@ -336,40 +337,22 @@ export class CopyEngine implements MirrorCoordinator {
 
   private async tryCutover(): Promise<boolean> {
     this.setPhase('cutover');
-    // Flush before holding host I/O, so the flush inside the hold has almost nothing left to write.
-    await this.link.flush().catch(() => {});
-    this.checkStopped();
-    if (!this.link.healthy) {
-      this.setPhase('degraded');
+    const pauseMs = await attemptCutover({
+      link: this.link,
+      hook: this.opts.cutover,
+      active: () => this.active,
+      caughtUp: () => this.frontier.complete && this.dirty.isEmpty && this.intent.writesInFlight === 0,
+    });
+    if (pauseMs === null) {
+      this.checkStopped(); // an abort stopped the switch: end as aborted
+      this.setPhase(this.link.healthy ? 'copying' : 'degraded');
       return false;
     }
-    const started = performance.now();
-    const result = await this.opts.cutover({
-      target: this.link.current,
-      prepareSwitch: async () => {
-        if (!this.active || !this.link.healthy) return false;
-        try {
-          await this.link.flush();
-        } catch {
-          return false;
-        }
-        // Requests are held and drained: nothing may be dirty, unflushed or in flight now.
-        return (
-          this.frontier.complete &&
-          this.dirty.isEmpty &&
-          this.link.unflushedRegions.isEmpty &&
-          this.intent.writesInFlight === 0
-        );
-      },
-    });
-    if (result.switched) {
-      this.active = false;
-      this.cutoverPauseMs = Math.round((result.pauseMs ?? performance.now() - started) * 100) / 100;
-      this.log.info(`cutover: mapping switched to the target, host I/O held ${this.cutoverPauseMs} ms`);
-      return true;
-    }
-    this.setPhase(this.link.healthy ? 'copying' : 'degraded');
-    return false;
+    // Switched: the move is done, even if an abort arrived meanwhile (too late).
+    this.active = false;
+    this.cutoverPauseMs = pauseMs;
+    this.log.info(`cutover: mapping switched to the target, host I/O held ${pauseMs} ms`);
+    return true;
   }
 
   /** Degraded: retry the target with backoff until it is back, then go on copying. */

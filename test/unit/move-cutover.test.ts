@@ -59,6 +59,32 @@ describe('move: cutover', () => {
     expect(router.epoch).toBe(1);
   });
 
+  it('an abort during the cutover stops the switch if it comes in time, else the move is done', async () => {
+    const size = 1 * MiB;
+    const early = makeEngine({
+      source: new TestMemoryBackend(size),
+      target: new TestMemoryBackend(size),
+      cutover: async (step) => {
+        void early.engine.abort(); // arrives while the volume layer holds I/O
+        return early.router.cutover(step);
+      },
+    });
+    expect((await early.engine.start()).phase).toBe('aborted');
+    expect(early.router.epoch).toBe(1);
+
+    const late = makeEngine({
+      source: new TestMemoryBackend(size),
+      target: new TestMemoryBackend(size),
+      cutover: async (step) => {
+        const result = await late.router.cutover(step);
+        void late.engine.abort(); // the mapping has switched already
+        return result;
+      },
+    });
+    expect((await late.engine.start()).phase).toBe('done');
+    expect(late.router.epoch).toBe(2);
+  });
+
   it('sends at most 4 progress events per second', async () => {
     const size = 16 * MiB;
     const source = new TestMemoryBackend(size, {}, patternBuffer(size, 73));
