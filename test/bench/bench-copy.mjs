@@ -6,7 +6,7 @@
 //   (c) the cutover pause each move reports.
 // Files live on /dev/shm when it exists, so the disk does not hide the protocols' cost.
 //
-//   npm run bench:copy -- [--size 2G] [--fio-seconds 4] [--chunk 4M]
+//   npm run bench:copy -- [--size 2G] [--fio-seconds 4] [--chunk 4M] [--throttle 100M]
 
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -35,6 +35,7 @@ const SIZE_TEXT = arg('size', '2G');
 const SIZE = parseSize(SIZE_TEXT);
 const FIO_SECONDS = Number(arg('fio-seconds', '4'));
 const CHUNK = arg('chunk', undefined);
+const THROTTLE = arg('throttle', undefined);
 const base = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
 async function freePort() {
@@ -192,7 +193,7 @@ async function fioLatency(url, seconds) {
 
 async function moveAndWait(front, volume, to, key) {
   const started = performance.now();
-  const chunk = CHUNK ? ['--chunk', CHUNK] : [];
+  const chunk = [...(CHUNK ? ['--chunk', CHUNK] : []), ...(THROTTLE ? ['--throttle', THROTTLE] : [])];
   const m = await front.ctl(
     'move',
     'start',
