@@ -12,6 +12,7 @@ import { HandshakeReader, StreamClosedError } from './handshake-reader.js';
 import { ReplyWriter } from './reply-writer.js';
 import { acceptTlsPsk } from './tls-psk.js';
 import { Transmission, type TransmissionEnd } from './transmission.js';
+import { rebindWithReadBuffer } from './transmission-socket.js';
 import { TxFlag } from './wire.js';
 
 /** Refusals logged per connection before the rest are counted silently (a flood stays one screen). */
@@ -53,7 +54,7 @@ export class Connection implements HandshakeConnection {
   private phase: Phase = 'handshake';
   private input: NodeJS.ReadableStream;
   private output: NodeJS.WritableStream;
-  private readonly socket?: Socket;
+  private socket?: Socket;
   private opened?: OpenedExport;
   private transmission?: Transmission;
   private replies?: ReplyWriter;
@@ -215,7 +216,20 @@ export class Connection implements HandshakeConnection {
     this.opened = opened;
     this.exportName = opened.name;
     this.phase = 'transmission';
-    const leftover = this.reader.detach();
+    let leftover = this.reader.detach();
+    let fedByUs = false;
+    if (this.socket && !this.tlsIdentity && (this.input as unknown) === this.socket) {
+      this.detachStreamHandlers(this.input, this.output);
+      const rebound = rebindWithReadBuffer(this.socket, (chunk) => this.transmission?.feed(chunk, true));
+      if (rebound) {
+        fedByUs = true;
+        leftover = rebound.buffered.length > 0 ? Buffer.concat([leftover, rebound.buffered]) : leftover;
+        this.socket = rebound.socket;
+        this.input = rebound.socket;
+        this.output = rebound.socket;
+      }
+      this.attachStreamHandlers(this.input, this.output);
+    }
     if (this.socket) this.socket.setNoDelay(true);
     const replies = new ReplyWriter(this.output, structured);
     this.replies = replies;
@@ -232,7 +246,7 @@ export class Connection implements HandshakeConnection {
     this.log.info(
       `${this.label}: serving export '${opened.name}'${flags & TxFlag.READ_ONLY ? ' read-only' : ''}`,
     );
-    this.transmission.start(leftover, this.output);
+    this.transmission.start(leftover, this.output, fedByUs);
   }
 
   private onTransmissionEnd(reason: TransmissionEnd): void {

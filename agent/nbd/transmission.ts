@@ -58,10 +58,10 @@ export class Transmission implements CommandContext {
   private endReason: TransmissionEnd | null = null;
   private ended = false;
   private readonly idleWaiters: Array<() => void> = [];
+  /** `pending` is a view of a read buffer the socket will reuse: copy what must outlive parse(). */
+  private pendingBorrowed = false;
   private readonly onData = (chunk: Buffer | string) => {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    this.pending = this.pending.length === 0 ? buf : Buffer.concat([this.pending, buf]);
-    this.parse();
+    this.feed(typeof chunk === 'string' ? Buffer.from(chunk) : chunk, false);
   };
   private readonly onDrain = () => this.maybeResume();
 
@@ -75,12 +75,29 @@ export class Transmission implements CommandContext {
     this.maxInFlightBytes = opts.maxInFlightBytes;
   }
 
-  /** Starts reading; `leftover` holds request bytes that arrived with the end of the handshake. */
-  start(leftover: Buffer, output: NodeJS.WritableStream): void {
+  /**
+   * Starts reading; `leftover` holds request bytes that arrived with the end of the handshake.
+   * With `fedByCaller` the input's bytes arrive through feed() (a socket reading into its own
+   * reused buffer, transmission-socket.ts) instead of 'data' events.
+   */
+  start(leftover: Buffer, output: NodeJS.WritableStream, fedByCaller = false): void {
     output.on('drain', this.onDrain);
-    this.input.on('data', this.onData);
-    if (leftover.length > 0) this.onData(leftover);
+    if (!fedByCaller) this.input.on('data', this.onData);
+    if (leftover.length > 0) this.feed(leftover, false);
     if (!this.paused && !this.stopped) this.input.resume();
+  }
+
+  /** Bytes from the client; a `borrowed` chunk is only valid during this call. */
+  feed(chunk: Buffer, borrowed: boolean): void {
+    if (this.stopped) return;
+    if (this.pending.length === 0) {
+      this.pending = chunk;
+      this.pendingBorrowed = borrowed;
+    } else {
+      this.pending = Buffer.concat([this.pending, chunk]);
+      this.pendingBorrowed = false;
+    }
+    this.parse();
   }
 
   /** Requests started and not yet replied to. */
@@ -160,7 +177,9 @@ export class Transmission implements CommandContext {
         void handleCommand(this, h, null);
       }
     } finally {
-      this.pending = at >= buf.length ? EMPTY : buf.subarray(at);
+      if (at >= buf.length) this.pending = EMPTY;
+      else this.pending = this.pendingBorrowed ? Buffer.from(buf.subarray(at)) : buf.subarray(at);
+      this.pendingBorrowed = false;
       this.parsing = false;
     }
   }
@@ -169,7 +188,13 @@ export class Transmission implements CommandContext {
   private startWrite(h: RequestHeader, errno: number, buf: Buffer, at: number): number {
     if (errno === 0 && buf.length - at >= h.length) {
       this.admit(h);
-      void handleCommand(this, h, buf.subarray(at, at + h.length));
+      const view = buf.subarray(at, at + h.length);
+      let payload = view;
+      if (this.pendingBorrowed) {
+        payload = dataBuffers.take(h.length);
+        view.copy(payload);
+      }
+      void handleCommand(this, h, payload);
       return at + h.length;
     }
     if (errno === 0) this.admit(h);
