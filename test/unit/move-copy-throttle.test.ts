@@ -16,12 +16,12 @@ describe('move: throttle', () => {
     // Host writes behind the cursor (mirrored), back to back, while the copy is throttled.
     while (engine.progress().copiedBytes < MiB) await new Promise((r) => setTimeout(r, 5));
     let hostBytes = 0;
-    let worst = 0;
+    const latencies: number[] = [];
     const hostStart = performance.now();
     while (performance.now() - hostStart < 500) {
       const t = performance.now();
       await router.write(Buffer.alloc(64 * 1024, 3), 0);
-      worst = Math.max(worst, performance.now() - t);
+      latencies.push(performance.now() - t);
       hostBytes += 64 * 1024;
     }
     const hostRate = hostBytes / ((performance.now() - hostStart) / 1000);
@@ -31,7 +31,9 @@ describe('move: throttle', () => {
     expect(seconds).toBeGreaterThan(1.5); // 8 MiB at 4 MiB/s
     expect(seconds).toBeLessThan(3.5);
     expect(hostRate).toBeGreaterThan(16 * MiB); // far above the copy limit
-    expect(worst).toBeLessThan(100);
+    // The median, not the worst: a shared machine can stall any single write.
+    latencies.sort((a, b) => a - b);
+    expect(latencies[Math.floor(latencies.length / 2)]).toBeLessThan(20);
     expect(target.data.equals(source.data)).toBe(true);
   });
 
