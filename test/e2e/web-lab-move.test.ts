@@ -140,6 +140,38 @@ describe.skipIf(!hasChromium)('e2e: the browser shell over the real core and lab
     expect(problems.join('\n')).toBe('');
   });
 
+  it('pauses, resumes and aborts a move from its card; the volume stays where it was', async () => {
+    await core.createVolume({ name: 'ctl-vol', size: 64 * MiB, on: { appliance: 'lab-2', pool: 'pool' } });
+    await run('qemu-io', ['-f', 'raw', '-c', 'write -P 0x42 0 64M', nbdUrl('lab-2', 'ctl-vol')]);
+    await page.reload();
+    await page.getByRole('row', { name: /^ctl-vol,/ }).dragTo(pool('lab-3/pool'));
+    const dialog = page.getByRole('dialog', { name: 'Move ctl-vol' });
+    await page.waitForFunction(
+      () => !document.querySelector('dialog button.primary')?.hasAttribute('disabled'),
+      undefined,
+      {
+        timeout: 30_000,
+      },
+    );
+    await dialog.getByLabel('Throttle').fill('4M');
+    await dialog.getByRole('button', { name: 'Move', exact: true }).click();
+    const card = page.getByRole('article', { name: 'Move of ctl-vol' });
+    await card.getByRole('button', { name: 'Pause' }).click();
+    await card.getByText('paused').waitFor();
+    await card.getByRole('button', { name: 'Resume' }).click();
+    await card.getByRole('button', { name: 'Pause' }).waitFor();
+    await card.getByRole('button', { name: 'Abort' }).click();
+    await card.getByText('aborted', { exact: true }).waitFor({ timeout: 30_000 });
+    await screenshot(page, 'e2e-move-aborted');
+    await page
+      .getByRole('row', { name: /^ctl-vol, .* on lab-2\/pool, .*ready$/ })
+      .waitFor({ timeout: 30_000 });
+    const check = await run('qemu-io', ['-f', 'raw', '-c', 'read -P 0x42 0 64M', nbdUrl('lab-2', 'ctl-vol')]);
+    expect(check.stdout).not.toMatch(/Pattern verification failed/);
+    await card.getByRole('button', { name: 'Dismiss' }).click();
+    expect(problems.join('\n')).toBe('');
+  });
+
   it('plans two steps with the lab down, then runs them with the lab up', async () => {
     for (const name of ['plan-a', 'plan-b']) {
       await core.createVolume({ name, size: 32 * MiB, on: { appliance: 'lab-1', pool: 'pool' } });
