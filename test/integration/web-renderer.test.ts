@@ -211,6 +211,21 @@ describe.skipIf(!hasChromium)('renderer in Chromium through the web shell', () =
     await page.close();
   });
 
+  it('keeps working after a reload without the token (cookie) and says so when the shell stops', async () => {
+    const core = scriptedStandInCore({ volumes: 5 });
+    const { page, problems } = await open(core);
+    await page.getByRole('row', { name: /^vol-00001,/ }).waitFor();
+    const origin = new URL(page.url()).origin;
+    await page.goto(`${origin}/`);
+    await page.getByRole('row', { name: /^vol-00001,/ }).waitFor();
+    expect(await page.getByRole('status').filter({ hasText: 'Connected' }).count()).toBe(1);
+    expect(problems.join('\n')).toBe('');
+    const shell = shells[shells.length - 1];
+    await shell.close();
+    await page.getByText(/Disconnected from the console, retrying/).waitFor();
+    await page.close();
+  });
+
   it('adds plan steps by dragging in plan mode', async () => {
     const { page, problems } = await open(scriptedStandInCore({ volumes: 50 }));
     await page.getByRole('switch', { name: 'Plan mode' }).click();
