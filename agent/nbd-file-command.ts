@@ -4,8 +4,9 @@
 // benchmark has something to serve. Without --listen: an inherited socket (LISTEN_FDS, fd 3) if
 // systemd-style socket activation set one up for this process, else stdin/stdout.
 
-// libuv's thread pool runs every pread/pwrite/fdatasync: its default 4 threads starve a client
-// with 16 requests in flight. Read when the pool starts (first fs call), so set it at load time.
+// libuv's thread pool runs the large preads/pwrites, every fdatasync, and all I/O while the file
+// backend's inline I/O is backed off (cold cache): its default 4 threads starve a client with 16
+// requests in flight. libuv reads it when the pool starts (first fs call), so set it at load time.
 if (!process.env.UV_THREADPOOL_SIZE) process.env.UV_THREADPOOL_SIZE = '16';
 
 import { readFileSync } from 'node:fs';
