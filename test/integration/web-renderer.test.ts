@@ -237,6 +237,14 @@ describe.skipIf(!hasChromium)('renderer in Chromium through the web shell', () =
       .getByRole('row', { name: /^vol-00002,/ })
       .dragTo(page.locator('[aria-label="Pool lab-3/pool"]'));
     await page.getByRole('listitem', { name: 'Step 2: vol-00002 to lab-3/pool' }).waitFor();
+    // The keyboard path in plan mode: M on a row, pick the pool, Add to plan.
+    await page.getByRole('row', { name: /^vol-00003,/ }).focus();
+    await page.keyboard.press('m');
+    const chooser = page.getByRole('dialog', { name: 'Plan a move of vol-00003 to…' });
+    await chooser.getByRole('radio', { name: /lab-2\/pool/ }).check();
+    await chooser.getByRole('button', { name: 'Add to plan' }).click();
+    await page.getByRole('listitem', { name: 'Step 3: vol-00003 to lab-2/pool' }).waitFor();
+    expect(await page.getByRole('dialog').count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Run plan' }).isEnabled()).toBe(true);
     await shot(page, 'web-plan-mode');
     expect(problems.join('\n')).toBe('');
