@@ -9,6 +9,10 @@ import { openStore } from '../core/store/index.js';
 import { fatalMessage, serveCoreOnPort } from './core-process.js';
 import type { CorePort, ParentToCore } from './core-protocol.js';
 
+// The lab starts its agents with process.execPath, which here is Electron's binary: this makes those
+// children run as plain Node (they inherit the environment). It does not change this process.
+process.env.ELECTRON_RUN_AS_NODE = '1';
+
 process.parentPort.once('message', (message) => {
   const data = message.data as ParentToCore;
   const control = message.ports[0] as unknown as CorePort | undefined;
@@ -35,6 +39,7 @@ process.parentPort.once('message', (message) => {
     );
   } catch (err) {
     control.postMessage(fatalMessage(err));
-    process.exit(1);
+    // Let the message leave before exiting.
+    setTimeout(() => process.exit(1), 200);
   }
 });

@@ -4,6 +4,7 @@
 import type { BridgeHandler, BridgeMethodImplementations } from '../../../shared/bridge/handler.js';
 import { bridgeHandlerFrom } from '../../../shared/bridge/handler.js';
 import { planBridgeMethods } from '../planner/plan-bridge.js';
+import { terminalBridgeMethods } from '../terminal/terminal-bridge.js';
 import type { ConsoleCore } from './console-core.js';
 
 export function bridgeMethodsOf(core: ConsoleCore): BridgeMethodImplementations {
@@ -60,6 +61,8 @@ export function bridgeMethodsOf(core: ConsoleCore): BridgeMethodImplementations 
     'lab.status': () => core.labStatus(),
     'lab.up': ({ appliances, poolSize }) => core.labUp({ appliances, poolSize }),
     'lab.down': () => core.labDown(),
+
+    ...terminalBridgeMethods(core.terminals.service),
   };
 }
 
