@@ -15,7 +15,11 @@ import {
 } from '../../shared/bridge/index.js';
 import { FerryError, toFerryError } from '../../shared/errors.js';
 
-/** Beyond this much unsent data the renderer is not reading; events are dropped until it catches up. */
+/**
+ * Beyond this much unsent data the renderer is not reading. Move progress is then skipped (the next
+ * update supersedes it); any other event closes the socket instead, because the renderer reloads
+ * everything when it reconnects, while a lost inventory change would leave it wrong.
+ */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 export type WebShellLog = (message: string) => void;
@@ -37,7 +41,12 @@ export function serveBridgeSocket(ws: WebSocket, handler: BridgeHandler, log: We
       log(`bridge socket: dropped an event from the core: ${checked.message}`);
       return;
     }
-    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) return;
+    if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      if (checked.type === 'move.progress') return;
+      log('bridge socket: the renderer is not reading its events; closing so that it reloads');
+      ws.close(1013, 'too far behind');
+      return;
+    }
     send({ kind: 'event', event: checked });
   });
   const stop = (): void => {
