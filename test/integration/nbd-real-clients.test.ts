@@ -154,6 +154,31 @@ describe.skipIf(missing)('nbd-file with real clients', () => {
     expect(job.read.io_bytes).toBe(64 * MiB);
   });
 
+  it('serves four connections to one export at once: fio jobs verify their own regions', async () => {
+    const { stdout } = await execFileAsync(
+      'fio',
+      [
+        '--name=multi',
+        '--ioengine=nbd',
+        `--uri=${uri()}`,
+        '--rw=randwrite',
+        '--bs=16k',
+        '--iodepth=8',
+        '--numjobs=4',
+        '--size=16m',
+        '--offset_increment=16m',
+        '--verify=crc32c',
+        '--verify_fatal=1',
+        '--group_reporting',
+        '--output-format=json',
+      ],
+      { maxBuffer: 16 * MiB },
+    );
+    const job = JSON.parse(stdout.slice(stdout.indexOf('{'))).jobs[0];
+    expect(job.error).toBe(0);
+    expect(job.write.io_bytes).toBe(64 * MiB);
+  });
+
   it('libnbd runs the agent itself with socket activation: nbdinfo -- [ ferry-agent nbd-file ]', async () => {
     const cmd = await nbdFileAgentCommand();
     const { stdout } = await execFileAsync('nbdinfo', [
