@@ -35,6 +35,8 @@ protocol.registerSchemesAsPrivileged([
 ]);
 // userData becomes <appData>/Ferry: the folder the CLI uses by default (main/core/store/store-path.ts).
 app.setName('Ferry');
+// Tests (and admins keeping two catalogs apart) may point userData elsewhere.
+if (process.env.FERRY_USER_DATA) app.setPath('userData', process.env.FERRY_USER_DATA);
 app.enableSandbox();
 
 /** --store=PATH, then FERRY_STORE, then <userData>/ferry.db (the CLI's default too). */
