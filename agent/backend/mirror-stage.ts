@@ -130,7 +130,7 @@ export class MirrorStage implements BlockBackend {
         const end = await this.move.beginTargetWrite(runs);
         try {
           const link = this.move.link;
-          const target = Promise.all(runs.map((run) => link.run((t) => targetOp(t, run), run)));
+          const target = Promise.all(runs.map((run) => link.run((t) => targetOp(t, run), run, 'mirror')));
           const [src, tgt] = await Promise.allSettled([sourceOp(), target]);
           // The intent mark covers these runs until end(), so recording them in memory is enough.
           if (src.status === 'rejected' || tgt.status === 'rejected') await this.move.markDirty(runs, false);

@@ -257,6 +257,7 @@ export class CopyEngine implements MirrorCoordinator {
       `start: ${this.size} bytes, cursor ${this.frontier.cursor}, ${this.dirty.dirtyBytes} bytes dirty, chunk ${this.opts.chunkSize} x ${this.opts.parallel}`,
     );
     this.changed(true);
+    await this.openMirrorLane();
     try {
       for (;;) {
         this.checkStopped();
@@ -350,6 +351,7 @@ export class CopyEngine implements MirrorCoordinator {
     }
     // Switched: the move is done, even if an abort arrived meanwhile (too late).
     this.active = false;
+    await this.link.releaseMirrorLane();
     this.cutoverPauseMs = pauseMs;
     this.log.info(`cutover: mapping switched to the target, host I/O held ${pauseMs} ms`);
     return true;
@@ -359,7 +361,7 @@ export class CopyEngine implements MirrorCoordinator {
   private async recoverTarget(): Promise<void> {
     this.setPhase('degraded');
     // Closing the dead target settles its requests, so none can land after the catch-up copy.
-    await this.link.current.close().catch(() => {});
+    await this.link.closeAll();
     await this.link.drained();
     const next = await reopenWithBackoff({
       reopen: () => this.opts.reopenTarget(),
@@ -370,10 +372,21 @@ export class CopyEngine implements MirrorCoordinator {
       log: this.log,
     });
     await this.link.replace(next);
+    await this.openMirrorLane();
     this.targetReadsZero = false;
     this.reporter.resetRate();
     this.log.info(`target is back; ${this.dirty.dirtyBytes} dirty bytes to copy again`);
     this.setPhase('copying');
+  }
+
+  /** Best effort: without a second connection, mirrored writes share the copy's. */
+  private async openMirrorLane(): Promise<void> {
+    if (!this.opts.mirrorLane || !this.link.healthy) return;
+    try {
+      this.link.setMirrorLane(await this.opts.reopenTarget());
+    } catch (err) {
+      this.log.warn(`no second target connection for mirrored writes: ${errorText(err)}`);
+    }
   }
 
   private onTargetFailure(err: unknown): void {

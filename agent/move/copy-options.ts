@@ -59,6 +59,11 @@ export interface CopyEngineOptions {
    * a local file LV, whose extents are found by reading the data: the copy would read it twice.
    */
   sourceExtents?: boolean;
+  /**
+   * Open a second target connection (with reopenTarget) for mirrored host writes, so they never
+   * wait behind copy data on the same connection (default false; worth it for a remote target).
+   */
+  mirrorLane?: boolean;
   /** Resume from this checkpoint (read from the move's journal). */
   checkpoint?: MoveCheckpoint;
   /** Writes the checkpoint durably (the journal); called at least every second while running. */
@@ -84,6 +89,7 @@ export interface ResolvedCopyOptions extends CopyEngineOptions {
   verify: boolean;
   targetReadsZero: boolean;
   sourceExtents: boolean;
+  mirrorLane: boolean;
   checkpointIntervalMs: number;
   progressIntervalMs: number;
   targetFlushIntervalMs: number;
@@ -137,6 +143,7 @@ export function resolveCopyOptions(opts: CopyEngineOptions): ResolvedCopyOptions
     verify: opts.verify ?? false,
     targetReadsZero: opts.targetReadsZero ?? false,
     sourceExtents: opts.sourceExtents ?? true,
+    mirrorLane: opts.mirrorLane ?? false,
     checkpointIntervalMs: opts.checkpointIntervalMs ?? 1000,
     progressIntervalMs: opts.progressIntervalMs ?? 250,
     targetFlushIntervalMs: opts.targetFlushIntervalMs ?? 1000,

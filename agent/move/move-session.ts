@@ -56,6 +56,8 @@ export class MoveSession {
       targetReadsZero: r.options.targetReadsZero,
       // A local LV's extents are found by reading it; a remote one's come from NBD block status.
       sourceExtents: r.source.kind === 'remote',
+      // Mirrored host writes get their own connection to a remote target (no queue behind copy data).
+      mirrorLane: r.target.kind === 'remote',
       checkpoint: resume ? r.checkpoint : undefined,
       persist: (c) => journal.saveCheckpoint(c),
       reopenTarget: () => target.reopen(),
@@ -157,7 +159,7 @@ export class MoveSession {
         });
       }
     });
-    await this.engine.link.current.close().catch(() => {});
+    await this.engine.link.closeAll();
   }
 
   private publish(p: MoveProgress): void {

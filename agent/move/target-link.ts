@@ -22,6 +22,8 @@ export interface TargetLinkEvents {
 
 export class TargetLink {
   private target: BlockBackend;
+  /** A second connection for mirrored host writes, so they never queue behind copy data. */
+  private mirrorLane: BlockBackend | null = null;
   private generation = 0;
   private downReason: string | null = null;
   private unflushed: DirtyMap;
@@ -54,18 +56,33 @@ export class TargetLink {
   }
 
   /**
+   * Adds a second connection to the same target for mirrored host writes (lane 'mirror'). Writes on
+   * the two lanes never overlap in flight: the chunk locks keep copy and mirror writes of a chunk
+   * apart. Dropped on the next failure; give a new one after replace().
+   */
+  setMirrorLane(lane: BlockBackend): void {
+    if (this.downReason !== null) {
+      void lane.close().catch(() => {});
+      return;
+    }
+    this.mirrorLane = lane;
+  }
+
+  /**
    * Runs one request against the target. `written` names the region a write-like request changes,
    * recorded as unflushed once it succeeds. Any failure takes the link down and is rethrown.
    */
   async run<T>(
     op: (target: BlockBackend) => Promise<T>,
     written?: { offset: number; length: number },
+    lane: 'copy' | 'mirror' = 'copy',
   ): Promise<T> {
     if (this.downReason !== null) throw new TargetDownError(this.downReason);
     const generation = this.generation;
+    const backend = lane === 'mirror' && this.mirrorLane ? this.mirrorLane : this.target;
     this.inFlight++;
     try {
-      const result = await op(this.target);
+      const result = await op(backend);
       if (written) this.unflushed.mark(written.offset, written.length);
       return result;
     } catch (err) {
@@ -82,7 +99,12 @@ export class TargetLink {
     const covered = this.unflushed;
     this.unflushed = new DirtyMap(this.volumeSize, this.granule);
     try {
-      await this.run((t) => t.flush());
+      // Each connection flushes what it wrote (a target need not advertise multi-conn).
+      const mirror = this.mirrorLane;
+      await Promise.all([
+        this.run((t) => t.flush()),
+        mirror ? this.run((t) => t.flush(), undefined, 'mirror') : null,
+      ]);
     } catch (err) {
       this.events.onLostWrites(covered);
       throw err;
@@ -99,6 +121,20 @@ export class TargetLink {
     this.events.onFailure(err);
   }
 
+  /** Closes both connections (after a failure, so their requests settle); idempotent. */
+  async closeAll(): Promise<void> {
+    const lane = this.mirrorLane;
+    this.mirrorLane = null;
+    await Promise.all([this.target.close().catch(() => {}), lane?.close().catch(() => {})]);
+  }
+
+  /** Closes the mirror lane alone (after cutover the vv uses the main connection). */
+  async releaseMirrorLane(): Promise<void> {
+    const lane = this.mirrorLane;
+    this.mirrorLane = null;
+    await lane?.close().catch(() => {});
+  }
+
   /** Resolves when no request is in flight to the target. */
   drained(): Promise<void> {
     if (this.inFlight === 0) return Promise.resolve();
@@ -112,11 +148,14 @@ export class TargetLink {
   async replace(next: BlockBackend): Promise<void> {
     await this.drained();
     const old = this.target;
+    const oldLane = this.mirrorLane;
     this.target = next;
+    this.mirrorLane = null;
     this.generation++;
     this.unflushed = new DirtyMap(this.volumeSize, this.granule);
     this.downReason = null;
     if (old !== next) await old.close().catch(() => {});
+    await oldLane?.close().catch(() => {});
   }
 }
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { FaultInjectingStage } from '../../agent/backend/fault-stage.js';
 import { initialCheckpoint } from '../../agent/move/move-journal.js';
-import { makeEngine } from '../helpers/move-harness.js';
+import { makeEngine, randomWriter } from '../helpers/move-harness.js';
 import { patternBuffer, TestMemoryBackend } from '../helpers/test-memory-backend.js';
 
 const K = 1024;
@@ -77,5 +77,37 @@ describe('mirror stage: where host writes land', () => {
     target.heal();
     expect((await run).phase).toBe('done');
     expect(memTarget.data.equals(source.data)).toBe(true);
+  });
+});
+
+describe('mirror lane', () => {
+  it('sends mirrored host writes on their own connection and closes it after cutover', async () => {
+    const size = 8 * 1024 * K;
+    const source = new TestMemoryBackend(size, {}, patternBuffer(size, 8));
+    const targetData = Buffer.alloc(size);
+    const main = new TestMemoryBackend(size, {}, targetData);
+    const lanes: TestMemoryBackend[] = [];
+    let writer: ReturnType<typeof randomWriter> | undefined;
+    const { engine, router } = makeEngine({
+      source,
+      target: new FaultInjectingStage(main, { delayMs: { write: 1 } }),
+      mirrorLane: true,
+      reopenTarget: async () => {
+        const lane = new TestMemoryBackend(size, {}, targetData);
+        lanes.push(lane);
+        return lane;
+      },
+      cutover: async (step) => {
+        await writer?.stop();
+        return router.cutover(step);
+      },
+    });
+    writer = randomWriter(router, size, 88);
+    expect((await engine.start()).phase).toBe('done');
+    expect(lanes).toHaveLength(1);
+    expect(lanes[0].stats.writes).toBeGreaterThan(0); // mirrored host writes
+    expect(lanes[0].closed).toBe(true);
+    expect(main.closed).toBe(false); // the vv's chain now
+    expect(targetData.equals(source.data)).toBe(true);
   });
 });
