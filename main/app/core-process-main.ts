@@ -13,6 +13,15 @@ import type { CorePort, ParentToCore } from './core-protocol.js';
 // children run as plain Node (they inherit the environment). It does not change this process.
 process.env.ELECTRON_RUN_AS_NODE = '1';
 
+/** A native module built for Node rather than Electron fails with NODE_MODULE_VERSION: say what to do. */
+function withAdvice(err: unknown): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  if (!/NODE_MODULE_VERSION|was compiled against a different Node\.js version/.test(message)) return err;
+  return new Error(
+    `${message.split('\n')[0]} -- the native modules are built for Node, not Electron: run npx electron-builder install-app-deps (and npm rebuild to go back to Node for the CLI and tests)`,
+  );
+}
+
 process.parentPort.once('message', (message) => {
   const data = message.data as ParentToCore;
   const control = message.ports[0] as unknown as CorePort | undefined;
@@ -38,7 +47,7 @@ process.parentPort.once('message', (message) => {
       () => process.exit(0),
     );
   } catch (err) {
-    control.postMessage(fatalMessage(err));
+    control.postMessage(fatalMessage(withAdvice(err)));
     // Let the message leave before exiting.
     setTimeout(() => process.exit(1), 200);
   }

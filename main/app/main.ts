@@ -31,7 +31,10 @@ const log = (message: string) => process.stderr.write(`ferry app: ${message}\n`)
 const here = import.meta.dirname;
 
 protocol.registerSchemesAsPrivileged([
-  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+  {
+    scheme: APP_SCHEME,
+    privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true },
+  },
 ]);
 // userData becomes <appData>/Ferry: the folder the CLI uses by default (main/core/store/store-path.ts).
 app.setName('Ferry');

@@ -1,7 +1,7 @@
 // The terminal panes through the browser shell, end to end with the real console core: Chromium opens
 // the built renderer from `ferry web`'s server, the admin opens a local shell (node-pty) and an
 // appliance's shell (a real sshd, host key pinned in the store), types `echo hi` and sees `hi` on its
-// own line; no CSP violation is reported (xterm.js's styles go through constructed stylesheets).
+// own line; a paste reaches the shell; no CSP violation is reported (xterm.js's styles go through constructed stylesheets).
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -98,6 +98,17 @@ describe.skipIf(!hasChromium)('terminal panes in the browser shell', () => {
     await page.keyboard.type('echo hi');
     await page.keyboard.press('Enter');
     await waitForRow(page, 'Local shell', 'hi');
+    // Paste: the browser's paste event carries the text to the shell (bash holds a bracketed paste
+    // until Enter). The command line reads `echo pas""ted`, so only its output is the row `pasted`.
+    await local.locator('textarea').evaluate((textarea) => {
+      const data = new DataTransfer();
+      data.setData('text/plain', 'echo pas""ted');
+      textarea.dispatchEvent(
+        new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }),
+      );
+    });
+    await page.keyboard.press('Enter');
+    await waitForRow(page, 'Local shell', 'pasted');
 
     await page
       .getByRole('article', { name: 'Appliance box-1' })
