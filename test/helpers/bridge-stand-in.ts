@@ -10,6 +10,7 @@ import type {
   MethodName,
   Move,
   Plan,
+  PlanStepState,
   Pool,
   PoolRef,
   ResultOf,
@@ -131,7 +132,7 @@ export function scriptedStandInCore(options: StandInOptions = {}): StandInCore {
     });
   };
 
-  function runMove(move: Move) {
+  function runMove(move: Move, onDone?: () => void) {
     const steps = options.moveSteps ?? 12;
     let step = 0;
     const timer = setInterval(() => {
@@ -170,9 +171,83 @@ export function scriptedStandInCore(options: StandInOptions = {}): StandInCore {
           state: 'ready',
           moveId: null,
         });
+        onDone?.();
       }
     }, 250);
     timers.add(timer);
+  }
+
+  function startMove(
+    volume: string,
+    to: PoolRef,
+    options: { throttleBps: number | null; verify: boolean; keepSource: boolean },
+    onDone?: () => void,
+  ): Move {
+    const v = findVolume(volume);
+    if (v.state !== 'ready') throw new FerryError('ERR_VOLUME_BUSY', `${v.name} is already moving`);
+    const move: Move = {
+      id: `move-${moves.size + 1}`,
+      volume: v.name,
+      from: { appliance: v.appliance, pool: v.pool },
+      to,
+      phase: 'copying',
+      paused: false,
+      percent: 0,
+      bytesDone: 0,
+      bytesTotal: v.size,
+      rateBps: 0,
+      etaSeconds: null,
+      mirroredWrites: 0,
+      cutoverPauseMs: null,
+      options: { throttleBps: options.throttleBps, verify: options.verify, keepSource: options.keepSource },
+      startedAt: now(),
+      endedAt: null,
+      error: null,
+    };
+    moves.set(move.id, move);
+    setVolume({ ...v, state: 'moving', moveId: move.id });
+    runMove(move, onDone);
+    return move;
+  }
+
+  /** Runs a plan's steps one after the other, reporting 'plan.progress' as a core would. */
+  function runPlan(name: string): void {
+    const steps = plans.get(name) ?? [];
+    const states = steps.map((s) => ({
+      id: s.id,
+      state: 'pending' as PlanStepState,
+      moveId: null as string | null,
+      error: null,
+    }));
+    const report = (state: 'running' | 'done') =>
+      emit({
+        type: 'plan.progress',
+        payload: {
+          plan: name,
+          state,
+          steps: states.map((x) => ({ ...x })),
+          message: state === 'done' ? `Plan ${name} done.` : null,
+        },
+      });
+    const next = (i: number) => {
+      if (i >= steps.length) {
+        report('done');
+        return;
+      }
+      const move = startMove(
+        steps[i].volume,
+        steps[i].to,
+        { throttleBps: null, verify: false, keepSource: false },
+        () => {
+          states[i].state = 'done';
+          next(i + 1);
+        },
+      );
+      states[i].state = 'running';
+      states[i].moveId = move.id;
+      report('running');
+    };
+    next(0);
   }
 
   function planView(name: string): Plan {
@@ -283,33 +358,7 @@ export function scriptedStandInCore(options: StandInOptions = {}): StandInCore {
         targetFreeAfter: free - v.size,
       };
     },
-    'move.start': (p) => {
-      const v = findVolume(p.volume);
-      if (v.state !== 'ready') throw new FerryError('ERR_VOLUME_BUSY', `${v.name} is already moving`);
-      const move: Move = {
-        id: `move-${moves.size + 1}`,
-        volume: v.name,
-        from: { appliance: v.appliance, pool: v.pool },
-        to: p.to,
-        phase: 'copying',
-        paused: false,
-        percent: 0,
-        bytesDone: 0,
-        bytesTotal: v.size,
-        rateBps: 0,
-        etaSeconds: null,
-        mirroredWrites: 0,
-        cutoverPauseMs: null,
-        options: { throttleBps: p.throttleBps, verify: p.verify, keepSource: p.keepSource },
-        startedAt: now(),
-        endedAt: null,
-        error: null,
-      };
-      moves.set(move.id, move);
-      setVolume({ ...v, state: 'moving', moveId: move.id });
-      runMove(move);
-      return move;
-    },
+    'move.start': (p) => startMove(p.volume, p.to, p),
     'plan.list': () =>
       [...plans.keys()].map((name) => ({
         name,
@@ -324,6 +373,10 @@ export function scriptedStandInCore(options: StandInOptions = {}): StandInCore {
       return planView(p.name);
     },
     'plan.show': (p) => planView(p.name),
+    'plan.run': (p) => {
+      runPlan(p.name);
+      return { ...planView(p.name), running: true };
+    },
     'plan.addStep': (p) => {
       findVolume(p.volume);
       const steps = plans.get(p.name);

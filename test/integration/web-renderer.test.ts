@@ -247,6 +247,14 @@ describe.skipIf(!hasChromium)('renderer in Chromium through the web shell', () =
     expect(await page.getByRole('dialog').count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Run plan' }).isEnabled()).toBe(true);
     await shot(page, 'web-plan-mode');
+    await page.getByRole('button', { name: 'Run plan' }).click();
+    await page.waitForFunction(
+      () =>
+        Number(document.querySelector('[aria-label="Step 1 progress"]')?.getAttribute('aria-valuenow')) >= 30,
+    );
+    await shot(page, 'web-plan-running');
+    await page.getByRole('status').getByText('Plan plan-1 done.').waitFor({ timeout: 30_000 });
+    await page.getByRole('row', { name: /^vol-00003, .* on lab-2\/pool/ }).waitFor();
     expect(problems.join('\n')).toBe('');
     await page.close();
   });
