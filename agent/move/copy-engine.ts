@@ -19,10 +19,11 @@ import { catchUpPass, copyPass, type PassContext, verifyPass } from './copy-pass
 import { attemptCutover } from './cutover-step.js';
 import { type ByteRange, DEFAULT_DIRTY_GRANULE, DirtyMap } from './dirty-map.js';
 import { isTerminalPhase, type MoveCheckpoint, type MovePhase, type MoveProgress } from './move-types.js';
+import { PauseGate } from './pause-gate.js';
 import { ProgressReporter } from './progress-reporter.js';
 import { ChunkLocks } from './range-lock.js';
 import { TargetLink } from './target-link.js';
-import { reopenWithBackoff } from './target-recovery.js';
+import { openMirrorLane, reconnectTarget } from './target-recovery.js';
 import { type CopyRate, CopyThrottle } from './throttle.js';
 import { WriteIntentLog } from './write-intent.js';
 
@@ -50,9 +51,7 @@ export class CopyEngine implements MirrorCoordinator {
   private readonly reporter: ProgressReporter;
   private readonly stopper = new AbortController();
   private phase: MovePhase = 'copying';
-  private paused = false;
-  private unpause: (() => void) | null = null;
-  private pauseGate: Promise<void> = Promise.resolve();
+  private readonly gateKeeper: PauseGate;
   /** The mirror writes to the target only while this holds (not after abort, failure or cutover). */
   private active = true;
   private abortRequested = false;
@@ -83,8 +82,7 @@ export class CopyEngine implements MirrorCoordinator {
     this.verified = cp?.verified ?? false;
     this.mirroredWrites = cp?.mirroredWrites ?? 0;
     this.mismatches = cp?.mismatches ?? 0;
-    this.paused = cp?.paused ?? false;
-    if (this.paused) this.pauseGate = new Promise((resolve) => (this.unpause = resolve));
+    this.gateKeeper = new PauseGate(cp?.paused ?? false);
     // After a restart the target holds data from before: zero regions must be written as zeroes.
     this.targetReadsZero = this.opts.targetReadsZero && !cp;
     this.link = new TargetLink(this.opts.target, this.size, granule, {
@@ -115,17 +113,12 @@ export class CopyEngine implements MirrorCoordinator {
 
   /** Stops copy traffic; the mirror stays on. */
   pause(): void {
-    if (this.paused || isTerminalPhase(this.phase)) return;
-    this.paused = true;
-    this.pauseGate = new Promise((resolve) => (this.unpause = resolve));
+    if (isTerminalPhase(this.phase) || !this.gateKeeper.pause()) return;
     this.changed(true);
   }
 
   resume(): void {
-    if (!this.paused) return;
-    this.paused = false;
-    this.unpause?.();
-    this.unpause = null;
+    if (!this.gateKeeper.resume()) return;
     this.reporter.resetRate();
     this.changed(true);
   }
@@ -139,7 +132,7 @@ export class CopyEngine implements MirrorCoordinator {
       this.abortRequested = true;
       this.active = false;
       this.stopper.abort(new FerryError('ERR_MOVE_STATE', 'the move was aborted'));
-      this.unpause?.();
+      this.gateKeeper.wake();
     }
     return this.start();
   }
@@ -152,7 +145,7 @@ export class CopyEngine implements MirrorCoordinator {
     if (!isTerminalPhase(this.phase) && !this.abortRequested) {
       this.stopRequested = true;
       this.stopper.abort(new FerryError('ERR_SHUTTING_DOWN', 'the agent is stopping'));
-      this.unpause?.();
+      this.gateKeeper.wake();
     }
     return this.start();
   }
@@ -174,7 +167,7 @@ export class CopyEngine implements MirrorCoordinator {
       id: this.opts.id,
       vv: this.opts.vv,
       phase: this.phase,
-      paused: this.paused,
+      paused: this.gateKeeper.paused,
       copiedBytes: this.frontier.copiedBytes,
       totalBytes: total,
       verifiedBytes: this.opts.verify ? this.verifyFrontier.copiedBytes : 0,
@@ -197,7 +190,7 @@ export class CopyEngine implements MirrorCoordinator {
     }
     return {
       phase: this.phase,
-      paused: this.paused,
+      paused: this.gateKeeper.paused,
       cursor: this.frontier.cursor,
       dirty: dirty.serialize(),
       verifyCursor: this.verifyFrontier.cursor,
@@ -257,7 +250,7 @@ export class CopyEngine implements MirrorCoordinator {
       `start: ${this.size} bytes, cursor ${this.frontier.cursor}, ${this.dirty.dirtyBytes} bytes dirty, chunk ${this.opts.chunkSize} x ${this.opts.parallel}`,
     );
     this.changed(true);
-    await this.openMirrorLane();
+    if (this.opts.mirrorLane) await openMirrorLane(this.link, () => this.opts.reopenTarget(), this.log);
     try {
       for (;;) {
         this.checkStopped();
@@ -281,7 +274,7 @@ export class CopyEngine implements MirrorCoordinator {
     } finally {
       // A stopped move keeps mirroring (and marking intents) until the volume layer closes the chain.
       if (isTerminalPhase(this.phase)) this.active = false;
-      this.unpause?.();
+      this.gateKeeper.wake();
       await this.checkpointer.stop();
       await this.checkpointer.persistNow().catch((err) => this.log.error(`final checkpoint: ${String(err)}`));
       await this.reporter.finish();
@@ -360,33 +353,19 @@ export class CopyEngine implements MirrorCoordinator {
   /** Degraded: retry the target with backoff until it is back, then go on copying. */
   private async recoverTarget(): Promise<void> {
     this.setPhase('degraded');
-    // Closing the dead target settles its requests, so none can land after the catch-up copy.
-    await this.link.closeAll();
-    await this.link.drained();
-    const next = await reopenWithBackoff({
+    await reconnectTarget(this.link, {
       reopen: () => this.opts.reopenTarget(),
       minSize: this.size,
       initialDelayMs: this.opts.retryInitialMs,
       maxDelayMs: this.opts.retryMaxMs,
       signal: this.stopper.signal,
       log: this.log,
+      mirrorLane: this.opts.mirrorLane,
     });
-    await this.link.replace(next);
-    await this.openMirrorLane();
     this.targetReadsZero = false;
     this.reporter.resetRate();
     this.log.info(`target is back; ${this.dirty.dirtyBytes} dirty bytes to copy again`);
     this.setPhase('copying');
-  }
-
-  /** Best effort: without a second connection, mirrored writes share the copy's. */
-  private async openMirrorLane(): Promise<void> {
-    if (!this.opts.mirrorLane || !this.link.healthy) return;
-    try {
-      this.link.setMirrorLane(await this.opts.reopenTarget());
-    } catch (err) {
-      this.log.warn(`no second target connection for mirrored writes: ${errorText(err)}`);
-    }
   }
 
   private onTargetFailure(err: unknown): void {
@@ -405,11 +384,7 @@ export class CopyEngine implements MirrorCoordinator {
   }
 
   private async gate(): Promise<void> {
-    this.checkStopped();
-    while (this.paused) {
-      await this.pauseGate;
-      this.checkStopped();
-    }
+    await this.gateKeeper.pass(() => this.checkStopped());
   }
 
   private checkStopped(): void {
@@ -422,7 +397,7 @@ export class CopyEngine implements MirrorCoordinator {
     this.fatal = new FerryError('ERR_IO', `move checkpoint could not be written: ${errorText(err)}`);
     this.active = false;
     this.stopper.abort(this.fatal);
-    this.unpause?.();
+    this.gateKeeper.wake();
   }
 
   private async persistOrFail(): Promise<void> {

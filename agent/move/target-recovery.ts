@@ -5,6 +5,7 @@ import { FerryError } from '../../shared/errors.js';
 import type { BlockBackend } from '../backend/block-backend.js';
 import type { Logger } from '../log.js';
 import { sleep } from './sleep.js';
+import type { TargetLink } from './target-link.js';
 
 export interface ReopenOptions {
   reopen(): Promise<BlockBackend>;
@@ -40,6 +41,36 @@ export async function reopenWithBackoff(opts: ReopenOptions): Promise<BlockBacke
       );
     }
     return next;
+  }
+}
+
+/**
+ * Replaces a failed link's target: closes the dead connections (their requests settle, so none can
+ * land after the catch-up copy), reopens with backoff, and adds a mirror lane if asked.
+ */
+export async function reconnectTarget(
+  link: TargetLink,
+  opts: ReopenOptions & { mirrorLane: boolean },
+): Promise<void> {
+  await link.closeAll();
+  await link.drained();
+  await link.replace(await reopenWithBackoff(opts));
+  if (opts.mirrorLane) await openMirrorLane(link, opts.reopen, opts.log);
+}
+
+/** Best effort: without a second connection, mirrored writes share the copy's. */
+export async function openMirrorLane(
+  link: TargetLink,
+  reopen: () => Promise<BlockBackend>,
+  log: Logger,
+): Promise<void> {
+  if (!link.healthy) return;
+  try {
+    link.setMirrorLane(await reopen());
+  } catch (err) {
+    log.warn(
+      `no second target connection for mirrored writes: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }
 
