@@ -137,6 +137,15 @@ describe.skipIf(!hasChromium)('e2e: the browser shell over the real core and lab
       nbdUrl(frontName, 'e2e-vol'),
     ]);
     expect(check.stdout).not.toMatch(/Pattern verification failed/);
+
+    // The history shows both mapping epochs, from the keyboard.
+    await page.getByRole('row', { name: /^e2e-vol,/ }).focus();
+    await page.keyboard.press('h');
+    const history = page.getByRole('dialog', { name: 'History of e2e-vol' });
+    await history.getByRole('cell', { name: 'lab-2/pool' }).waitFor();
+    await history.getByRole('cell', { name: 'lab-1/pool' }).waitFor();
+    await screenshot(page, 'e2e-history');
+    await page.keyboard.press('Escape');
     expect(problems.join('\n')).toBe('');
   });
 
