@@ -16,7 +16,7 @@ import {
   session,
   utilityProcess,
 } from 'electron';
-import { STORE_FILE_NAME } from '../core/store/store-path.js';
+import { APP_DATA_NAME, STORE_FILE_NAME } from '../core/store/store-path.js';
 import { APP_ORIGIN, APP_SCHEME, appResponse } from './app-protocol.js';
 import { CoreHost } from './core-host.js';
 import { CALL_CHANNEL } from './ipc-channels.js';
@@ -36,10 +36,10 @@ protocol.registerSchemesAsPrivileged([
     privileges: { standard: true, secure: true, supportFetchAPI: true, corsEnabled: true },
   },
 ]);
-// userData becomes <appData>/Ferry: the folder the CLI uses by default (main/core/store/store-path.ts).
-app.setName('Ferry');
-// Tests (and admins keeping two catalogs apart) may point userData elsewhere.
-if (process.env.FERRY_USER_DATA) app.setPath('userData', process.env.FERRY_USER_DATA);
+// userData is <appData>/Ferry, set explicitly (not left to the package name): the folder the CLI uses
+// by default (main/core/store/store-path.ts). Tests may point it elsewhere with FERRY_USER_DATA.
+app.setName(APP_DATA_NAME);
+app.setPath('userData', process.env.FERRY_USER_DATA || join(app.getPath('appData'), APP_DATA_NAME));
 app.enableSandbox();
 
 /** --store=PATH, then FERRY_STORE, then <userData>/ferry.db (the CLI's default too). */
