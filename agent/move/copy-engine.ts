@@ -306,6 +306,7 @@ export class CopyEngine implements MirrorCoordinator {
       targetReadsZero: this.targetReadsZero,
       sourceExtents: this.opts.sourceExtents,
       gate: () => this.gate(),
+      paused: () => this.gateKeeper.paused,
       stopping: () => this.abortRequested || this.stopRequested || this.fatal !== null,
       onProgress: () => this.changed(),
       onMismatch: (offset) => {

@@ -30,6 +30,8 @@ export interface PassContext {
   sourceExtents: boolean;
   /** Waits while paused; throws when the move is stopped. */
   gate(): Promise<void>;
+  /** Paused right now (checked again after a throttle wait, so a pause takes effect at once). */
+  paused(): boolean;
   stopping(): boolean;
   onProgress(): void;
   onMismatch(offset: number): void;
@@ -44,6 +46,12 @@ export function copyPass(ctx: PassContext): Promise<void> {
     const length = ctx.frontier.chunkLength(chunk);
     try {
       await ctx.throttle.take(length, ctx.signal);
+      if (ctx.paused()) {
+        // Paused while waiting for bandwidth: give the chunk back and wait at the gate.
+        ctx.throttle.refund(length);
+        ctx.frontier.unclaim(chunk);
+        return true;
+      }
       const release = await ctx.locks.lockExclusive(chunk);
       try {
         const sent = await copyInPieces(ctx.source, ctx.target, offset, length, buffer, {

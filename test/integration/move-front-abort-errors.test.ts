@@ -95,6 +95,38 @@ describe('moves through ctl', () => {
     expect(list.map((m) => m.phase)).toEqual(['aborted']);
   });
 
+  it('pause keeps the mirror on, resume and throttle go on; progress events stay under 4 per second', async () => {
+    const { front, to } = await twoAgents();
+    const { id } = await front.ctl<MoveJson>('move', 'start', 'vol1', ...to, '--throttle', '32M');
+    await waitForMove(front, id, (m) => m.copiedBytes >= 32 * MiB);
+    const paused = await front.ctl<MoveJson>('move', 'pause', id);
+    expect(paused.paused).toBe(true);
+    await new Promise((r) => setTimeout(r, 300)); // chunks already being copied may still land
+    const still = await front.ctl<MoveJson>('move', 'status', id);
+    // Host writes behind the cursor are still mirrored while paused.
+    await qemuIo(front.url('vol1'), 'write -P 0x3c 0 1M');
+    await new Promise((r) => setTimeout(r, 1000));
+    const later = await front.ctl<MoveJson>('move', 'status', id);
+    expect(later.copiedBytes).toBe(still.copiedBytes);
+    expect(later.mirroredWrites).toBeGreaterThan(still.mirroredWrites);
+    expect((await front.ctl<MoveJson>('move', 'resume', id)).paused).toBe(false);
+    await front.ctl('move', 'throttle', id, '0');
+    expect((await waitForMove(front, id, (m) => m.phase === 'done' || m.phase === 'failed')).phase).toBe(
+      'done',
+    );
+    await qemuIo(front.url('vol1'), 'read -P 0x3c 0 1M', 'read -P 0xab 1M 255M');
+    const listed = await front.ctlRaw('--json', 'events'); // JSON lines
+    const events = listed.stdout
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as { type: string; move?: string; time: string; phase?: string })
+      .filter((e) => e.type === 'move.progress' && e.move === id);
+    expect(events.length).toBeGreaterThan(3);
+    expect(events[events.length - 1].phase).toBe('done');
+    const times = events.map((e) => Date.parse(e.time));
+    for (let i = 4; i < times.length; i++) expect(times[i] - times[i - 4]).toBeGreaterThanOrEqual(950);
+  });
+
   it('moves to an LV of a local pool with --verify and --keep-source', async () => {
     lab = MoveLab.create();
     const front = await lab.agent('front');
