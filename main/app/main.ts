@@ -85,6 +85,8 @@ async function start(): Promise<void> {
   window.on('closed', () => windows.delete(contentsId));
 
   const vault = new SecretVault(join(app.getPath('userData'), 'secrets.json'), safeStorage);
+  const secrets = vault.status;
+  if (!secrets.canSave) log(secrets.reason);
   const info = (message: string) => void dialog.showMessageBox(window, { type: 'info', message });
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(
