@@ -19,7 +19,10 @@ function electronRuntime() {
   }
   const pathFile = join(dirname(pkg), 'path.txt');
   if (!existsSync(pathFile)) {
-    return { reason: 'the Electron runtime was never downloaded (it needs the internet at install time)' };
+    return {
+      reason:
+        'the Electron runtime was never downloaded (it needs the internet; fetch it with: node node_modules/electron/install.js)',
+    };
   }
   const binary = join(dirname(pkg), 'dist', readFileSync(pathFile, 'utf8').trim());
   return existsSync(binary) ? { binary } : { reason: `the Electron runtime is missing at ${binary}` };
