@@ -33,6 +33,8 @@ export interface SessionTarget {
 export class MoveSession {
   readonly engine: CopyEngine;
   private running: Promise<MoveOutcome> | null = null;
+  /** The vv serves the target through a chain of its own; the move's connections can be closed. */
+  private targetReplaced = false;
   private readonly log: Logger;
 
   private constructor(
@@ -124,18 +126,31 @@ export class MoveSession {
     const { vv, target: mapping, epoch } = this.journal.record;
     return this.deps.volumes.withMappingLock(vv, async () => {
       const volume = this.deps.volumes.virtualVolume(vv);
+      // A remote target serves the vv through an ordinary remote chain (requests wait out a dropped
+      // link), not through the move's fail-fast connection; it is opened before I/O is held.
+      const chain =
+        mapping.kind === 'remote'
+          ? await this.deps.volumes.openChain(mapping, { pskKey: this.target.pskKey })
+          : target;
+      let switched = false;
       const started = performance.now();
       await volume.hold();
       try {
-        if (!(await prepareSwitch())) return { switched: false, pauseMs: performance.now() - started };
+        if (!(await prepareSwitch())) return { switched, pauseMs: performance.now() - started };
         await this.deps.volumes.commitMapping(vv, mapping, {
           expectEpoch: epoch,
           pskKey: this.target.pskKey,
         });
-        volume.swapChain(target);
-        return { switched: true, pauseMs: performance.now() - started };
+        volume.swapChain(chain);
+        switched = true;
+        return { switched, pauseMs: performance.now() - started };
       } finally {
         volume.release();
+        if (chain !== target) {
+          // The move's own connections are done either way after a switch; a new chain not used is closed.
+          if (switched) this.targetReplaced = true;
+          else await chain.close().catch(() => {});
+        }
       }
     });
   };
@@ -143,6 +158,7 @@ export class MoveSession {
   private async afterCutover(): Promise<void> {
     const { source, options, vv } = this.journal.record;
     await this.source.close().catch(() => {});
+    if (this.targetReplaced) await this.engine.link.closeAll();
     if (options.keepSource || source.kind !== 'local') return;
     await this.deps.pools.deleteLv(source.pool, source.lv);
     this.log.info(`source LV ${source.pool}/${source.lv} of ${vv} released to its pool`);

@@ -77,5 +77,13 @@ describe('move to another agent under fio', () => {
     expect(verify.code, verify.output).toBe(0);
     expect(verify.output).toMatch(/err= 0/);
     await qemuIo(vv, 'read -P 0xab 0 64M', 'read -P 0xab 96M 160M');
+
+    // After cutover the vv is an ordinary remote mapping: a host request waits out a restart of
+    // the target agent instead of failing.
+    await back.kill('SIGKILL');
+    const reading = qemuIo(vv, 'read -P 0xab 200M 1M');
+    await new Promise((r) => setTimeout(r, 1000));
+    await back.start();
+    await reading;
   });
 });
