@@ -1,11 +1,18 @@
 // The console core behind the bridge contract (shared/bridge/): one implementation per method, used
 // unchanged by the browser shell and the Electron app. The shells validate params and results against
 // the contract; this only maps calls onto the core's services.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { BridgeHandler, BridgeMethodImplementations } from '../../../shared/bridge/handler.js';
 import { bridgeHandlerFrom } from '../../../shared/bridge/handler.js';
 import { planBridgeMethods } from '../planner/plan-bridge.js';
 import { terminalBridgeMethods } from '../terminal/terminal-bridge.js';
 import type { ConsoleCore } from './console-core.js';
+
+/** '~/.ssh/id_ed25519' as people type it in the add dialog (no shell expands it there). */
+export function expandHome(path: string): string {
+  return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
+}
 
 export function bridgeMethodsOf(core: ConsoleCore): BridgeMethodImplementations {
   return {
@@ -20,7 +27,10 @@ export function bridgeMethodsOf(core: ConsoleCore): BridgeMethodImplementations 
         host: params.host,
         port: params.port,
         user: params.user,
-        auth: params.auth,
+        auth:
+          params.auth.kind === 'key'
+            ? { ...params.auth, identityFile: expandHome(params.auth.identityFile) }
+            : params.auth,
         acceptHostKey: params.acceptHostKey,
         agentDir: params.agentDir,
         nbdListen: params.nbdListen,

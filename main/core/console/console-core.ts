@@ -39,6 +39,27 @@ export interface ConsoleCoreOptions {
   labPrefix?: string;
 }
 
+/** An audit entry's details in words: "from lab-1/pool/vol to lab-2/pool/vol, epoch 2". */
+export function describeAuditDetails(details: Record<string, unknown>): string {
+  const show = (value: unknown): string => {
+    if (value === null || value === undefined) return '-';
+    if (typeof value === 'object' && !Array.isArray(value)) {
+      const v = value as Record<string, unknown>;
+      if ('appliance' in v && 'pool' in v)
+        return [v.appliance, v.pool, v.lv].filter((x) => x !== undefined).join('/');
+      return Object.entries(v)
+        .map(([k, x]) => `${k} ${show(x)}`)
+        .join(', ');
+    }
+    if (Array.isArray(value)) return value.map(show).join(', ');
+    return String(value);
+  };
+  return Object.entries(details)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k} ${show(v)}`)
+    .join(', ');
+}
+
 export class ConsoleCore {
   readonly store: Store;
   readonly links: ApplianceLinks;
@@ -69,6 +90,8 @@ export class ConsoleCore {
     this.lab = new LocalLab(options.labDir ?? join(base, 'lab'), this.store, options.labPrefix);
     this.events.setMaxListeners(0);
     this.moves = new MoveOrchestrator(this.store, this.links, async (appliances) => {
+      // A move started or ended: show its state at once, then what the agents report.
+      this.announceInventory();
       for (const name of appliances) await this.refresh(name).catch(() => {});
     });
     this.terminals = createConsoleTerminals(this, (event) => this.emit(event));
@@ -110,6 +133,11 @@ export class ConsoleCore {
       ? [this.store.appliances.require(appliance).name]
       : this.store.appliances.list().map((a) => a.name);
     const results = await Promise.all(names.map((n) => syncAppliance(this.store, this.links, n)));
+    return { inventory: this.announceInventory(), results };
+  }
+
+  /** Tells every subscriber the inventory as the store has it now (no agent is asked). */
+  announceInventory(): Inventory {
     const inventory = this.inventory();
     this.emit({
       type: 'inventory.changed',
@@ -122,7 +150,7 @@ export class ConsoleCore {
         asOf: inventory.asOf,
       },
     });
-    return { inventory, results };
+    return inventory;
   }
 
   async addPool(params: {
@@ -207,7 +235,7 @@ export class ConsoleCore {
       .filter(
         (e) => e.subject === volume.name || e.subject === volume.uuid || e.details?.volume === volume.name,
       )
-      .map((e) => ({ at: e.at, actor: e.actor, action: e.action, detail: JSON.stringify(e.details) }));
+      .map((e) => ({ at: e.at, actor: e.actor, action: e.action, detail: describeAuditDetails(e.details) }));
     return { volume: volume.name, epochs, audit };
   }
 

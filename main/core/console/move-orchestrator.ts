@@ -125,6 +125,7 @@ export class MoveOrchestrator {
         agentMoveId: info.id,
       });
       this.live.set(stored.id, info);
+      void this.onInventoryChanged([]).catch(() => {});
       return this.view(this.store.moves.require(stored.id));
     } catch (err) {
       const error = toFerryError(err);
