@@ -29,11 +29,11 @@ describe('move: throttle', () => {
     const seconds = (performance.now() - started) / 1000;
     expect(outcome.phase).toBe('done');
     expect(seconds).toBeGreaterThan(1.5); // 8 MiB at 4 MiB/s
-    expect(seconds).toBeLessThan(3.5);
+    expect(seconds).toBeLessThan(10); // far from 8 MiB/min; generous for busy CI machines
     expect(hostRate).toBeGreaterThan(16 * MiB); // far above the copy limit
     // The median, not the worst: a shared machine can stall any single write.
     latencies.sort((a, b) => a - b);
-    expect(latencies[Math.floor(latencies.length / 2)]).toBeLessThan(20);
+    expect(latencies[Math.floor(latencies.length / 2)]).toBeLessThan(100);
     expect(target.data.equals(source.data)).toBe(true);
   });
 
@@ -46,6 +46,6 @@ describe('move: throttle', () => {
     await new Promise((r) => setTimeout(r, 200));
     engine.setThrottle(null);
     expect((await run).phase).toBe('done');
-    expect(performance.now() - started).toBeLessThan(1500);
+    expect(performance.now() - started).toBeLessThan(5000); // 8 s if the rate had stayed at 1 MiB/s
   });
 });

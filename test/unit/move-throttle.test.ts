@@ -9,7 +9,7 @@ describe('CopyThrottle', () => {
     const seconds = (performance.now() - started) / 1000;
     // 4 MiB at 4 MiB/s, minus the first take (free): at least 0.8 s.
     expect(seconds).toBeGreaterThan(0.8);
-    expect(seconds).toBeLessThan(1.6);
+    expect(seconds).toBeLessThan(4); // unthrottled would be ~0; generous for busy CI machines
   });
 
   it('is free when unlimited and wakes waiters on abort', async () => {
@@ -29,7 +29,7 @@ describe('CopyThrottle', () => {
     throttle.refund(1024 * 1024);
     const started = performance.now();
     await throttle.take(1);
-    expect(performance.now() - started).toBeLessThan(100);
+    expect(performance.now() - started).toBeLessThan(500); // without the refund: a full second
     expect(() => throttle.setRate(-1)).toThrow(RangeError);
   });
 });
