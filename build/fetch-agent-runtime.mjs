@@ -9,6 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -51,9 +52,11 @@ for (const arch of wanted) {
     execFileSync('tar', ['-xzf', join(work, tarball), '-C', work, 'package/bin/node']);
     mkdirSync(dirname(target), { recursive: true });
     // Copy (not rename): the temp dir may be on another filesystem.
-    copyFileSync(join(work, 'package', 'bin', 'node'), `${target}.tmp`);
-    chmodSync(`${target}.tmp`, 0o755);
-    renameSync(`${target}.tmp`, target);
+    // A private temp name: two test files may fetch at once; the rename makes one of them win whole.
+    const temp = `${target}.${process.pid}.tmp`;
+    copyFileSync(join(work, 'package', 'bin', 'node'), temp);
+    chmodSync(temp, 0o755);
+    renameSync(temp, target);
     console.log(`${target} ready`);
   } finally {
     rmSync(work, { recursive: true, force: true });
