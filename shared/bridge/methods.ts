@@ -37,6 +37,18 @@ const applianceName = z.strictObject({ name: nameSchema });
 const moveId = z.strictObject({ id: z.string().min(1, { error: 'must name a move' }) });
 const planName = z.strictObject({ name: nameSchema });
 
+export const hostTlsModeSchema = z.enum(['off', 'allow', 'require']);
+
+/** A volume's access rules: allowed CIDRs, deny-all, read-only, host TLS, the hosts' PSK identities. */
+export const volumeAccessSchema = z.object({
+  allow: z.array(z.string()),
+  denyAll: z.boolean(),
+  readOnly: z.boolean(),
+  hostTls: hostTlsModeSchema,
+  pskIdentities: z.array(z.string()),
+});
+export type VolumeAccessRules = z.infer<typeof volumeAccessSchema>;
+
 export const sshAuthSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('agent') }),
   z.strictObject({
@@ -118,6 +130,22 @@ export const bridgeMethods = {
   ),
   /** Mapping epochs (oldest first) and the audit log of one volume. */
   'volume.history': method(z.strictObject({ volume: nameSchema }), volumeHistorySchema),
+  /** Who may reach a volume, as the agent that serves it has the rules. */
+  'volume.access.get': method(z.strictObject({ volume: nameSchema }), volumeAccessSchema),
+  /**
+   * Changes the rules (fields left out keep their value; `allow` also lifts deny-all; the agent checks
+   * each ADDR or CIDR). `disconnected`: clients closed because the new rules refuse them. Audited.
+   */
+  'volume.access.set': method(
+    z.strictObject({
+      volume: nameSchema,
+      allow: z.array(z.string()).max(256, { error: 'at most 256 entries' }).optional(),
+      denyAll: z.boolean().optional(),
+      readOnly: z.boolean().optional(),
+      hostTls: hostTlsModeSchema.optional(),
+    }),
+    volumeAccessSchema.extend({ disconnected: z.array(z.string()) }),
+  ),
 
   /** Checks a move without starting it: capacity, reachability, name clash, already moving; estimate. */
   'move.preflight': method(

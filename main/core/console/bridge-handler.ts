@@ -8,6 +8,7 @@ import { bridgeHandlerFrom } from '../../../shared/bridge/handler.js';
 import { planBridgeMethods } from '../planner/plan-bridge.js';
 import { terminalBridgeMethods } from '../terminal/terminal-bridge.js';
 import type { ConsoleCore } from './console-core.js';
+import { getVolumeAccess, setVolumeAccess } from './volume-access.js';
 
 /** '~/.ssh/id_ed25519' as people type it in the add dialog (no shell expands it there). */
 export function expandHome(path: string): string {
@@ -52,6 +53,11 @@ export function bridgeMethodsOf(core: ConsoleCore): BridgeMethodImplementations 
     'pool.add': (params) => core.addPool(params),
     'volume.create': (params) => core.createVolume(params),
     'volume.history': async ({ volume }) => core.volumeHistory(volume),
+    'volume.access.get': async ({ volume }) => (await getVolumeAccess(core.store, core.links, volume)).policy,
+    'volume.access.set': async ({ volume, ...change }) => {
+      const result = await setVolumeAccess(core.store, core.links, volume, change);
+      return { ...result.policy, disconnected: result.disconnected };
+    },
 
     'move.preflight': ({ volume, to, thin }) => core.moves.preflight({ volume, to, thin }),
     'move.start': async (params) => {

@@ -7,6 +7,7 @@ export type OpenDialog =
   | { kind: 'move'; volume: string; to: PoolRef }
   | { kind: 'moveTo'; volume: string }
   | { kind: 'history'; volume: string }
+  | { kind: 'access'; volume: string }
   | { kind: 'addAppliance' }
   | { kind: 'addPool'; appliance: string }
   | { kind: 'createVolume'; on: PoolRef | null };
