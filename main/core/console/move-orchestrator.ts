@@ -272,7 +272,12 @@ export class MoveOrchestrator {
           { agent: info.phase },
           info.error ? { code: 'ERR_IO', message: info.error } : undefined,
         );
-        void this.releaseLv(current.to.appliance, current.to.pool, current.to.lv);
+        const target = current.to;
+        // The volume is ready where it was: say so at once, then again once the target LV is gone.
+        void this.onInventoryChanged([]).catch(() => {});
+        void this.releaseLv(target.appliance, target.pool, target.lv).then(() =>
+          this.onInventoryChanged([target.appliance]).catch(() => {}),
+        );
       } else if (info.phase !== current.phase) {
         current = this.store.moves.setPhase(move.id, info.phase, {});
       }
