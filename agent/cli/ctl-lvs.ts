@@ -43,11 +43,14 @@ export const lvCommands: CtlCommand[] = [
   {
     words: ['lv', 'delete'],
     positionals: ['POOL', 'NAME'],
-    synopsis: '',
-    summary: 'delete a logical volume that no volume maps',
-    async run({ params: [pool, name], client }) {
-      const result = await client.call(lvDelete, { pool, name });
-      return { json: result, human: `LV ${pool}/${name} deleted\n` };
+    synopsis: '[--force]',
+    summary: 'delete a logical volume that no volume maps (--force also takes it from its peers)',
+    options: { force: { type: 'boolean' } },
+    async run({ args, params: [pool, name], client }) {
+      const force = args.values.force === true;
+      const result = await client.call(lvDelete, { pool, name, ...(force ? { force } : {}) });
+      const gone = result.disconnected?.length ? `; disconnected ${result.disconnected.join(', ')}` : '';
+      return { json: result, human: `LV ${pool}/${name} deleted${gone}\n` };
     },
   },
 ];

@@ -107,6 +107,7 @@ export class AgentDaemon {
       provider.addSource(moveServices.lvExports);
       nbd = new NbdServer({ provider, log: log.child('nbd') });
       access.attachServer(nbd);
+      moveServices.lvExports.attachServer(nbd);
       const address = await listenNbd(nbd, opts.listenHost, opts.listenPort);
       cleanup.unshift(() => nbd!.close());
       const identity: AgentIdentity = {

@@ -40,17 +40,67 @@ export interface LvExportDeps {
   log: Logger;
 }
 
+/** The NBD server as this service needs it (agent/nbd/server.ts NbdServer fits). */
+export interface PeerConnections {
+  connections(): Array<{
+    id: number;
+    address: string;
+    port: number;
+    exportName?: string;
+    tlsIdentity?: string;
+  }>;
+  disconnectWhere(pred: (c: { exportName?: string }) => boolean): Promise<void>;
+}
+
 export function lvExportName(pool: string, name: string): string {
   return `${pool}/${name}`;
 }
 
 export class LvExportService implements ExportProvider {
   private readonly live = new Map<string, LiveExport>();
+  private server?: PeerConnections;
 
   constructor(private readonly deps: LvExportDeps) {
-    deps.pools.addDeleteGuard((pool, lv) =>
-      this.live.has(lvExportName(pool, lv)) ? 'it is exported to peer agents (lv unexport first)' : undefined,
-    );
+    deps.pools.addDeleteGuard((pool, lv) => {
+      if (!this.live.has(lvExportName(pool, lv))) return undefined;
+      const peers = this.connectedPeers(pool, lv);
+      const who = peers.length > 0 ? ` and connected: ${peers.join(', ')}` : ' (no peer connected now)';
+      return `it is exported to peer agents${who}; run lv unexport first, or lv delete --force`;
+    });
+  }
+
+  /** The NBD server, once it exists: refusals name the connected peers, --force disconnects them. */
+  attachServer(server: PeerConnections): void {
+    this.server = server;
+  }
+
+  isExported(pool: string, name: string): boolean {
+    return this.live.has(lvExportName(pool, name));
+  }
+
+  /** The peers connected to an LV's export, in words ('127.0.0.1:41234 (connection 3, PSK identity p)'). */
+  connectedPeers(pool: string, name: string): string[] {
+    const exportName = lvExportName(pool, name);
+    return (this.server?.connections() ?? [])
+      .filter((c) => c.exportName === exportName)
+      .map(
+        (c) =>
+          `${c.address}:${c.port} (connection ${c.id}${c.tlsIdentity ? `, PSK identity ${c.tlsIdentity}` : ''})`,
+      );
+  }
+
+  /**
+   * For `lv delete --force`: closes the peers' connections after their in-flight requests, then stops
+   * the export (its backend is closed only once nobody uses it). Returns the peers disconnected.
+   */
+  async release(pool: string, name: string): Promise<string[]> {
+    const exportName = lvExportName(pool, name);
+    if (!this.live.has(exportName)) return [];
+    const peers = this.connectedPeers(pool, name);
+    await this.server?.disconnectWhere((c) => c.exportName === exportName);
+    await this.unexport(pool, name);
+    if (peers.length > 0) this.deps.log.warn(`LV ${exportName}: disconnected ${peers.join(', ')} (--force)`);
+    return peers;
   }
 
   /** Serves again what was exported before a restart; an LV that cannot be opened is logged and kept. */

@@ -7,8 +7,16 @@ import type { MethodTable } from './method-table.js';
 export function registerLvMethods(table: MethodTable, services: AgentServices): void {
   table.register(lvCreate, ({ pool, name, size }) => services.pools.createLv(pool, name, size));
   table.register(lvList, async ({ pool }) => ({ lvs: await services.pools.listLvs(pool) }));
-  table.register(lvDelete, async ({ pool, name }) => {
+  table.register(lvDelete, async ({ pool, name, force }) => {
+    // --force takes an LV from its peers (a move target exported to the source agent); an LV that a
+    // volume maps stays refused whatever the flag: hosts use it through that volume (volume delete).
+    const lvExports = services.lvExports;
+    let disconnected: string[] = [];
+    if (force && lvExports?.isExported(pool, name)) {
+      const mapped = (await services.pools.listLvs(pool)).find((lv) => lv.name === name)?.mappedBy;
+      if (!mapped) disconnected = await lvExports.release(pool, name);
+    }
     await services.pools.deleteLv(pool, name);
-    return { pool, name };
+    return disconnected.length > 0 ? { pool, name, disconnected } : { pool, name };
   });
 }

@@ -31,6 +31,12 @@ export const lvList = defineMethod(
 
 export const lvDelete = defineMethod(
   'lv.delete',
-  z.strictObject({ pool: nameSchema, name: nameSchema }),
-  z.object({ pool: nameSchema, name: nameSchema }),
+  /** `force`: an LV exported to peer agents is unexported first (its peers disconnected). */
+  z.strictObject({ pool: nameSchema, name: nameSchema, force: z.boolean().optional() }),
+  z.object({
+    pool: nameSchema,
+    name: nameSchema,
+    /** Peers disconnected by --force (absent when nobody was). */
+    disconnected: z.array(z.string()).optional(),
+  }),
 );
