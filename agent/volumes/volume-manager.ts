@@ -153,6 +153,11 @@ export class VolumeManager {
     return this.describe(this.record(name));
   }
 
+  /** The NBD clients that have a vv open, in words, for refusals ('127.0.0.1:41234 (connection 3)'). */
+  connectedClients(name: string): string[] {
+    return this.deps.connectedClients?.(name) ?? [];
+  }
+
   /** Deletes the vv and the local LV it maps. Refused while NBD clients have it open, unless force. */
   async delete(name: string, opts: { expectEpoch?: number; force?: boolean } = {}): Promise<void> {
     await this.withMappingLock(name, async () => {

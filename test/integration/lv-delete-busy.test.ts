@@ -100,7 +100,11 @@ describe('lv delete of an LV in use', () => {
     for (const force of [[], ['--force']]) {
       const refused = await agent.ctlRaw('lv', 'delete', 'p1', lv.name, ...force);
       expect(refused.code).toBe(6);
-      expect(refused.stderr).toContain(`LV p1/${lv.name} is mapped by volume v`);
+      expect(refused.stderr).toMatch(
+        new RegExp(
+          `LV p1/${lv.name} is mapped by volume v; hosts connected: 127\\.0\\.0\\.1:\\d+ \\(connection \\d+\\); delete the volume instead`,
+        ),
+      );
     }
     host.send('read -P 0x21 0 4k');
     await expect.poll(() => host.output(), { timeout: 10_000 }).toContain('read 4096/4096');
