@@ -2,7 +2,11 @@
 //   serve     the daemon (NBD server + control socket + durable state)
 //   ctl       client of a running daemon's control socket
 //   nbd-file  serve one file over NBD (stdio / socket activation, for libnbd tools)
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { FerryError, toFerryError } from '../shared/errors.js';
+import { runRemoteWorker } from './backend/remote-worker.js';
+import type { RemoteWorkerData } from './backend/remote-worker-protocol.js';
+import { setRemoteWorkerEntry } from './backend/threaded-remote-backend.js';
 import { runCtl } from './cli/ctl.js';
 import { runServe } from './daemon/serve-command.js';
 import { runNbdFileCommand } from './nbd-file-command.js';
@@ -48,20 +52,36 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err) => {
-    // A failed system call at start (EACCES on the state dir) is the admin's to fix, not a bug.
-    const errno = (err as NodeJS.ErrnoException | undefined)?.code;
-    const ferry =
-      !(err instanceof FerryError) && typeof errno === 'string' && /^E[A-Z0-9]+$/.test(errno)
-        ? new FerryError('ERR_IO', (err as Error).message, { errno })
-        : toFerryError(err);
-    process.stderr.write(`error: ${ferry.message} (${ferry.code})\n`);
-    const usage = ferry.details?.usage;
-    if (typeof usage === 'string') process.stderr.write(`usage: ${usage}\n`);
-    process.exitCode = ferry.exitCode;
-  },
-);
+/** This file loaded as a worker thread (the agent is one bundle): serve the role it was started for. */
+function runWorker(data: RemoteWorkerData | undefined): void {
+  if (!parentPort || data?.role !== 'remote-backend') throw new Error('ferry-agent: unknown worker role');
+  void runRemoteWorker(parentPort, data);
+}
+
+if (isMainThread) {
+  // A move's bulk copy runs its target connection in a worker started from this same file.
+  setRemoteWorkerEntry(new URL(import.meta.url));
+  startMain();
+} else {
+  runWorker(workerData as RemoteWorkerData | undefined);
+}
+
+function startMain(): void {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      // A failed system call at start (EACCES on the state dir) is the admin's to fix, not a bug.
+      const errno = (err as NodeJS.ErrnoException | undefined)?.code;
+      const ferry =
+        !(err instanceof FerryError) && typeof errno === 'string' && /^E[A-Z0-9]+$/.test(errno)
+          ? new FerryError('ERR_IO', (err as Error).message, { errno })
+          : toFerryError(err);
+      process.stderr.write(`error: ${ferry.message} (${ferry.code})\n`);
+      const usage = ferry.details?.usage;
+      if (typeof usage === 'string') process.stderr.write(`usage: ${usage}\n`);
+      process.exitCode = ferry.exitCode;
+    },
+  );
+}

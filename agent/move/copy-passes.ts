@@ -167,8 +167,9 @@ async function runWorkers(
 ): Promise<void> {
   let failure: unknown = null;
   const worker = async () => {
-    const buffer = Buffer.allocUnsafe(ctx.chunkSize);
-    const second = twoBuffers ? Buffer.allocUnsafe(ctx.chunkSize) : buffer;
+    // Shared memory: a target whose connection runs in a worker thread sends from it without a copy.
+    const buffer = Buffer.from(new SharedArrayBuffer(ctx.chunkSize));
+    const second = twoBuffers ? Buffer.from(new SharedArrayBuffer(ctx.chunkSize)) : buffer;
     while (failure === null) {
       await ctx.gate();
       if (!ctx.link.healthy) return;

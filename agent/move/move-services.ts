@@ -3,6 +3,7 @@
 // manager, which resumes unfinished moves. Both must run before the NBD server takes host I/O.
 
 import { openRemoteBackend } from '../backend/remote-backend.js';
+import { openThreadedRemoteBackend, remoteWorkerAvailable } from '../backend/threaded-remote-backend.js';
 import type { Logger } from '../log.js';
 import type { PoolService } from '../pools/pool-service.js';
 import type { EventBus } from '../rpc/event-bus.js';
@@ -44,8 +45,14 @@ export async function startMoveServices(deps: MoveServiceDeps): Promise<MoveServ
     store,
     events,
     log,
-    // A move's mirror must not wait for a dead target: fail fast, the engine goes degraded.
-    openRemote: deps.openRemote ?? ((o) => openRemoteBackend({ ...o, failFast: true, log: remoteLog })),
+    // A move's mirror must not wait for a dead target: fail fast, the engine goes degraded. The
+    // connection runs in a worker thread when it can: its TLS work then stays off the event loop.
+    openRemote:
+      deps.openRemote ??
+      ((o) =>
+        remoteWorkerAvailable()
+          ? openThreadedRemoteBackend({ ...o, failFast: true })
+          : openRemoteBackend({ ...o, failFast: true, log: remoteLog })),
   });
   await moves.resumeAll();
   return { moves, lvExports };
