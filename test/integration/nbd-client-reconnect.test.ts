@@ -3,7 +3,7 @@
 // they fail with EIO naming the remote; failFast fails at once and still reconnects.
 
 import { randomBytes } from 'node:crypto';
-import { open, truncate } from 'node:fs/promises';
+import { open, readFile, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError } from '../../agent/backend/block-backend.js';
@@ -40,6 +40,16 @@ async function diskFile(name: string, size = 32 * MiB): Promise<string> {
   await (await open(file, 'w')).close();
   await truncate(file, size);
   return file;
+}
+
+/** SIGSTOP is delivered asynchronously: on a busy machine the server may still answer for a moment. */
+async function untilStopped(pid: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('T')) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`process ${pid} did not stop`);
 }
 
 async function serve(file: string, port?: number, pskFile?: string): Promise<ServerProcess> {
@@ -136,6 +146,7 @@ describe('remote backend link', () => {
     backends.push(backend);
     await backend.write(Buffer.alloc(4096, 3), 0);
     server.proc.kill('SIGSTOP');
+    await untilStopped(server.proc.pid!);
     try {
       const started = Date.now();
       const err = await backend.read(Buffer.alloc(4096), 0).catch((e: unknown) => e);
