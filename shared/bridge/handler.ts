@@ -3,8 +3,8 @@
 // message, hand it to `validatedCall`, and encode what comes back. Errors are FerryErrors, codes
 // unchanged (shared/errors.ts).
 
-import type { z } from 'zod';
 import { FerryError, toFerryError } from '../errors.js';
+import { describeIssues } from '../zod-issues.js';
 import { type BridgeEvent, type BridgeEventListener, bridgeEventSchema } from './events.js';
 import {
   bridgeMethods,
@@ -39,18 +39,7 @@ export function bridgeHandlerFrom(
 }
 
 /** "to.pool: must be 1-64 characters ...; throttleBps: must be a positive rate" */
-export function describeZodIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const path = issue.path.map(String).join('.');
-      if (issue.code === 'unrecognized_keys') {
-        const keys = issue.keys.join(', ');
-        return `${path ? `${path}: ` : ''}unknown field${issue.keys.length > 1 ? 's' : ''} ${keys}`;
-      }
-      return `${path || 'params'}: ${issue.message}`;
-    })
-    .join('; ');
-}
+export { describeIssues as describeZodIssues } from '../zod-issues.js';
 
 /** Checks the method and params; a refusal names the field and never reaches the handler. */
 export function parseCall(
@@ -67,7 +56,7 @@ export function parseCall(
     const fields = parsed.error.issues.map((issue) => issue.path.map(String).join('.'));
     throw new FerryError(
       'ERR_INVALID_ARGUMENT',
-      `invalid parameters for ${method}: ${describeZodIssues(parsed.error)}`,
+      `invalid parameters for ${method}: ${describeIssues(parsed.error)}`,
       { method, fields },
     );
   }
@@ -94,7 +83,7 @@ export async function validatedCall(
   if (!checked.success) {
     throw new FerryError(
       'ERR_INTERNAL',
-      `the console core returned an invalid result for ${call.method}: ${describeZodIssues(checked.error)}`,
+      `the console core returned an invalid result for ${call.method}: ${describeIssues(checked.error)}`,
       { method: call.method },
     );
   }
@@ -105,7 +94,7 @@ export async function validatedCall(
 export function checkEvent(event: unknown): BridgeEvent | FerryError {
   const parsed = bridgeEventSchema.safeParse(event);
   if (parsed.success) return parsed.data;
-  return new FerryError('ERR_INTERNAL', `invalid bridge event: ${describeZodIssues(parsed.error)}`);
+  return new FerryError('ERR_INTERNAL', `invalid bridge event: ${describeIssues(parsed.error)}`);
 }
 
 /** validatedCall as an outcome object, for transports that cannot carry a thrown FerryError (Electron IPC). */

@@ -70,19 +70,4 @@ export const rpcNotificationSchema = z.object({
   params: z.unknown().optional(),
 });
 
-/**
- * One readable sentence per problem, naming the field and why it was refused:
- * "size: must be a positive whole number of bytes; name: unknown field".
- */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const path = issue.path.map(String).join('.');
-      if (issue.code === 'unrecognized_keys') {
-        const keys = issue.keys.join(', ');
-        return `${path ? `${path}: ` : ''}unknown field${issue.keys.length > 1 ? 's' : ''} ${keys}`;
-      }
-      return `${path || 'params'}: ${issue.message}`;
-    })
-    .join('; ');
-}
+export { describeIssues } from '../zod-issues.js';
