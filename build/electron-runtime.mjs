@@ -23,4 +23,4 @@ export function electronRuntime() {
 
 export const NO_RUNTIME_ADVICE =
   'The Electron runtime is downloaded by npm when the electron package installs, which needs the internet. ' +
-  'On a machine with internet access run: npm install electron --no-save (or npm rebuild electron), then retry.';
+  'On a machine with internet access run: node node_modules/electron/install.js (Ferry does not let npm run it by default), then retry.';
