@@ -22,5 +22,5 @@ export function electronRuntime() {
 }
 
 export const NO_RUNTIME_ADVICE =
-  'The Electron runtime is downloaded by npm when the electron package installs, which needs the internet. ' +
+  'The Electron runtime is a separate download from the internet. ' +
   'On a machine with internet access run: node node_modules/electron/install.js (Ferry does not let npm run it by default), then retry.';
