@@ -250,7 +250,8 @@ export class CopyEngine implements MirrorCoordinator {
       `start: ${this.size} bytes, cursor ${this.frontier.cursor}, ${this.dirty.dirtyBytes} bytes dirty, chunk ${this.opts.chunkSize} x ${this.opts.parallel}`,
     );
     this.changed(true);
-    if (this.opts.mirrorLane) await openMirrorLane(this.link, () => this.opts.reopenTarget(), this.log);
+    if (this.opts.mirrorLane)
+      await openMirrorLane(this.link, (lane) => this.opts.reopenTarget(lane), this.log);
     try {
       for (;;) {
         this.checkStopped();
@@ -355,7 +356,7 @@ export class CopyEngine implements MirrorCoordinator {
   private async recoverTarget(): Promise<void> {
     this.setPhase('degraded');
     await reconnectTarget(this.link, {
-      reopen: () => this.opts.reopenTarget(),
+      reopen: (lane) => this.opts.reopenTarget(lane),
       minSize: this.size,
       initialDelayMs: this.opts.retryInitialMs,
       maxDelayMs: this.opts.retryMaxMs,

@@ -13,6 +13,7 @@ import {
   type MoveCheckpoint,
   type MoveProgress,
 } from './move-types.js';
+import type { TargetLane } from './target-link.js';
 import type { CopyRate } from './throttle.js';
 
 /** Given by the engine to the cutover hook, which the volume layer implements. */
@@ -69,7 +70,7 @@ export interface CopyEngineOptions {
   /** Writes the checkpoint durably (the journal); called at least every second while running. */
   persist(checkpoint: MoveCheckpoint): Promise<void>;
   /** Opens the target again after a failure; called with backoff until it succeeds. */
-  reopenTarget(): Promise<BlockBackend>;
+  reopenTarget(lane: TargetLane): Promise<BlockBackend>;
   cutover: CutoverHook;
   publish?(progress: MoveProgress): void;
   logger?: Logger;

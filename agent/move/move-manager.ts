@@ -19,6 +19,7 @@ import { DEFAULT_DIRTY_GRANULE } from './dirty-map.js';
 import { initialCheckpoint, MOVE_DOCUMENT_PREFIX, MoveJournal } from './move-journal.js';
 import { describeRecord, MoveSession, type SessionTarget } from './move-session.js';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_PARALLEL_CHUNKS, isTerminalPhase } from './move-types.js';
+import type { TargetLane } from './target-link.js';
 
 export interface MoveManagerDeps {
   volumes: VolumeManager;
@@ -290,9 +291,19 @@ export class MoveManager {
     return { backend, reopen, pskKey };
   }
 
-  private remoteOpener(url: string, pskIdentity: string, pskKey: Buffer): () => Promise<BlockBackend> {
-    return () =>
-      this.deps.openRemote({ url, pskIdentity, pskKey, timeoutMs: this.deps.remoteTimeoutMs ?? 60_000 });
+  private remoteOpener(
+    url: string,
+    pskIdentity: string,
+    pskKey: Buffer,
+  ): (lane?: TargetLane) => Promise<BlockBackend> {
+    return (lane = 'copy') =>
+      this.deps.openRemote({
+        url,
+        pskIdentity,
+        pskKey,
+        timeoutMs: this.deps.remoteTimeoutMs ?? 60_000,
+        lane,
+      });
   }
 
   private running(id: string, expectEpoch: number | undefined, action: string): MoveSession {

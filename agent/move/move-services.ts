@@ -45,12 +45,13 @@ export async function startMoveServices(deps: MoveServiceDeps): Promise<MoveServ
     store,
     events,
     log,
-    // A move's mirror must not wait for a dead target: fail fast, the engine goes degraded. The
-    // connection runs in a worker thread when it can: its TLS work then stays off the event loop.
+    // A move's mirror must not wait for a dead target: fail fast, the engine goes degraded. The copy
+    // connection runs in a worker thread when it can: its TLS work then stays off the event loop. The
+    // mirror lane stays on the event loop: its small host writes would pay two thread hops each way.
     openRemote:
       deps.openRemote ??
       ((o) =>
-        remoteWorkerAvailable()
+        o.lane !== 'mirror' && remoteWorkerAvailable()
           ? openThreadedRemoteBackend({ ...o, failFast: true })
           : openRemoteBackend({ ...o, failFast: true, log: remoteLog })),
   });

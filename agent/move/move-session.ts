@@ -14,6 +14,7 @@ import type { CutoverHook } from './copy-options.js';
 import { DirtyMap } from './dirty-map.js';
 import type { MoveJournal } from './move-journal.js';
 import type { MoveProgress } from './move-types.js';
+import type { TargetLane } from './target-link.js';
 
 export interface MoveSessionDeps {
   volumes: VolumeManager;
@@ -25,7 +26,7 @@ export interface MoveSessionDeps {
 export interface SessionTarget {
   /** The opened target, or null when it cannot be reached now (the move starts degraded). */
   backend: BlockBackend | null;
-  reopen(): Promise<BlockBackend>;
+  reopen(lane?: TargetLane): Promise<BlockBackend>;
   /** The PSK key a remote target needs in the vv's mapping after cutover. */
   pskKey?: Buffer;
 }
@@ -62,7 +63,7 @@ export class MoveSession {
       mirrorLane: r.target.kind === 'remote',
       checkpoint: resume ? r.checkpoint : undefined,
       persist: (c) => journal.saveCheckpoint(c),
-      reopenTarget: () => target.reopen(),
+      reopenTarget: (lane) => target.reopen(lane),
       cutover: this.cutover,
       publish: (p) => this.publish(p),
       logger: this.log,

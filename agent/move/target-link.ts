@@ -6,6 +6,9 @@
 import { type BackendCapabilities, BackendError, type BlockBackend } from '../backend/block-backend.js';
 import { DirtyMap } from './dirty-map.js';
 
+/** A target connection's job: the bulk copy, or mirrored host writes (see setMirrorLane). */
+export type TargetLane = 'copy' | 'mirror';
+
 export class TargetDownError extends BackendError {
   constructor(cause: string) {
     super('EIO', `move target is down: ${cause}`);
@@ -75,7 +78,7 @@ export class TargetLink {
   async run<T>(
     op: (target: BlockBackend) => Promise<T>,
     written?: { offset: number; length: number },
-    lane: 'copy' | 'mirror' = 'copy',
+    lane: TargetLane = 'copy',
   ): Promise<T> {
     if (this.downReason !== null) throw new TargetDownError(this.downReason);
     const generation = this.generation;

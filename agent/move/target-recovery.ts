@@ -5,10 +5,10 @@ import { FerryError } from '../../shared/errors.js';
 import type { BlockBackend } from '../backend/block-backend.js';
 import type { Logger } from '../log.js';
 import { sleep } from './sleep.js';
-import type { TargetLink } from './target-link.js';
+import type { TargetLane, TargetLink } from './target-link.js';
 
 export interface ReopenOptions {
-  reopen(): Promise<BlockBackend>;
+  reopen(lane: TargetLane): Promise<BlockBackend>;
   minSize: number;
   initialDelayMs: number;
   maxDelayMs: number;
@@ -23,7 +23,7 @@ export async function reopenWithBackoff(opts: ReopenOptions): Promise<BlockBacke
     opts.signal.throwIfAborted();
     let next: BlockBackend;
     try {
-      next = await abortable(opts.reopen(), opts.signal);
+      next = await abortable(opts.reopen('copy'), opts.signal);
     } catch (err) {
       opts.signal.throwIfAborted();
       opts.log.warn(
@@ -61,12 +61,12 @@ export async function reconnectTarget(
 /** Best effort: without a second connection, mirrored writes share the copy's. */
 export async function openMirrorLane(
   link: TargetLink,
-  reopen: () => Promise<BlockBackend>,
+  reopen: (lane: TargetLane) => Promise<BlockBackend>,
   log: Logger,
 ): Promise<void> {
   if (!link.healthy) return;
   try {
-    link.setMirrorLane(await reopen());
+    link.setMirrorLane(await reopen('mirror'));
   } catch (err) {
     log.warn(
       `no second target connection for mirrored writes: ${err instanceof Error ? err.message : String(err)}`,

@@ -18,6 +18,11 @@ export interface RemoteOpenOptions {
   pskIdentity: string;
   pskKey: Buffer;
   timeoutMs: number;
+  /**
+   * What the connection carries: a move's bulk copy, or the small mirrored host writes of a move
+   * (latency first). Default: a vv's own I/O.
+   */
+  lane?: 'copy' | 'mirror';
 }
 export type RemoteOpener = (opts: RemoteOpenOptions) => Promise<BlockBackend>;
 

@@ -188,7 +188,12 @@ async function fioLatency(url, seconds) {
     throw new Error(`fio did not report: ${stdout.slice(0, 500)}`);
   }
   const clat = report.jobs[0].write.clat_ns.percentile;
-  return { p50: clat['50.000000'] / 1000, p99: clat['99.000000'] / 1000 };
+  return {
+    p50: clat['50.000000'] / 1000,
+    p90: clat['90.000000'] / 1000,
+    p99: clat['99.000000'] / 1000,
+    p999: clat['99.900000'] / 1000,
+  };
 }
 
 async function moveAndWait(front, volume, to, key) {
@@ -275,8 +280,10 @@ async function main() {
     );
     console.log(`  ferry vs nbdcopy TLS-PSK: ${(refs['tls-psk'] / alone.seconds).toFixed(2)}x throughput`);
     console.log('\n(b) fio 4 KiB random writes, iodepth 1, on the vv');
-    console.log(`  without a move: p50 ${quiet.p50.toFixed(0)} us, p99 ${quiet.p99.toFixed(0)} us`);
-    console.log(`  during a move:  p50 ${busy.p50.toFixed(0)} us, p99 ${busy.p99.toFixed(0)} us`);
+    const percentiles = (l) =>
+      `p50 ${l.p50.toFixed(0)} us, p90 ${l.p90.toFixed(0)} us, p99 ${l.p99.toFixed(0)} us, p99.9 ${l.p999.toFixed(0)} us`;
+    console.log(`  without a move: ${percentiles(quiet)}`);
+    console.log(`  during a move:  ${percentiles(busy)}`);
     console.log(`  p99 ratio: ${(busy.p99 / quiet.p99).toFixed(2)}x (target <= 2x)`);
     console.log('\n(c) cutover pause');
     console.log(
