@@ -33,6 +33,8 @@ export interface MirrorCoordinator {
   flushTarget(): Promise<void>;
   /** A host change was mirrored (or recorded dirty for the target): for the progress counters. */
   noteMirrored(): void;
+  /** A host request arrived (any kind): the copy yields to busy hosts. */
+  noteHostIo(): void;
 }
 
 type TargetOp = (target: BlockBackend, run: ByteRange) => Promise<void>;
@@ -54,6 +56,7 @@ export class MirrorStage implements BlockBackend {
   }
 
   read(into: Buffer, offset: number): Promise<void> {
+    this.move.noteHostIo();
     return this.source.read(into, offset);
   }
 
@@ -94,6 +97,7 @@ export class MirrorStage implements BlockBackend {
   }
 
   async flush(): Promise<void> {
+    this.move.noteHostIo();
     const [source] = await Promise.allSettled([this.source.flush(), this.move.flushTarget()]);
     if (source.status === 'rejected') throw source.reason;
   }
@@ -103,6 +107,7 @@ export class MirrorStage implements BlockBackend {
   }
 
   cache(offset: number, length: number): Promise<void> {
+    this.move.noteHostIo();
     return this.source.cache(offset, length);
   }
 
@@ -110,6 +115,7 @@ export class MirrorStage implements BlockBackend {
 
   /** One host change: source always; target for the runs behind the cursor, under the chunk locks. */
   private async change(offset: number, length: number, sourceOp: () => Promise<void>, targetOp: TargetOp) {
+    this.move.noteHostIo();
     if (length === 0) return sourceOp();
     const release = await this.move.locks.lockShared(offset, length);
     try {

@@ -18,7 +18,7 @@ import {
   moveStatus,
   moveThrottle,
 } from '../../shared/rpc/moves.js';
-import { type ParsedArgs, requireOption, stringOption } from './args.js';
+import { type ParsedArgs, requireOption, stringOption, usageError } from './args.js';
 import type { CtlCommand } from './ctl-command.js';
 import { epochOption } from './ctl-volumes.js';
 import { renderTable } from './table.js';
@@ -66,6 +66,10 @@ function describeMove(m: MoveInfo): string {
     `  phase ${m.phase}${m.paused ? ' (paused)' : ''}, ${percent}% (${formatSizeApprox(m.copiedBytes)} of ${formatSizeApprox(m.totalBytes)})`,
     `  rate ${formatSizeApprox(m.bytesPerSecond)}/s, eta ${m.etaSeconds ?? '-'} s, mirrored writes ${m.mirroredWrites}, dirty ${formatSizeApprox(m.dirtyBytes)}`,
   ];
+  const rate = (bps: number | null | undefined) => (bps ? `${formatSizeApprox(bps)}/s` : 'none');
+  lines.push(
+    `  copy limit ${rate(m.options.throttle)}, while hosts use the volume ${rate(m.options.busyThrottle)}`,
+  );
   if (m.options.verify)
     lines.push(`  verified ${formatSizeApprox(m.verifiedBytes)}, mismatches ${m.mismatches}`);
   if (m.cutoverPauseMs !== null)
@@ -95,7 +99,7 @@ export const moveCommands: CtlCommand[] = [
     words: ['move', 'start'],
     positionals: ['VOLUME'],
     synopsis:
-      '(--to POOL/LV | --to nbds://HOST:PORT/EXPORT --psk-identity ID --psk-key HEX) [--chunk SIZE] [--throttle RATE] [--verify] [--keep-source] [--epoch N]',
+      '(--to POOL/LV | --to nbds://HOST:PORT/EXPORT --psk-identity ID --psk-key HEX) [--chunk SIZE] [--throttle RATE] [--busy-throttle RATE] [--verify] [--keep-source] [--epoch N]',
     summary: 'move a volume to another LV while hosts keep using it; prints the move id',
     options: {
       to: { type: 'string' },
@@ -103,6 +107,7 @@ export const moveCommands: CtlCommand[] = [
       'psk-key': { type: 'string' },
       chunk: { type: 'string' },
       throttle: { type: 'string' },
+      'busy-throttle': { type: 'string' },
       verify: { type: 'boolean' },
       'keep-source': { type: 'boolean' },
       epoch: { type: 'string' },
@@ -112,12 +117,14 @@ export const moveCommands: CtlCommand[] = [
       const target = parseMoveTarget(args, usage);
       const chunk = stringOption(args, 'chunk');
       const throttle = stringOption(args, 'throttle');
+      const busyThrottle = stringOption(args, 'busy-throttle');
       const expectEpoch = epochOption(args);
       const m = await client.call(moveStart, {
         volume,
         target,
         ...(chunk !== undefined ? { chunkSize: parseSize(chunk) } : {}),
         ...(throttle !== undefined ? { throttle: parseRate(throttle) } : {}),
+        ...(busyThrottle !== undefined ? { busyThrottle: parseRate(busyThrottle) } : {}),
         ...(args.values.verify === true ? { verify: true } : {}),
         ...(args.values['keep-source'] === true ? { keepSource: true } : {}),
         ...(expectEpoch !== undefined ? { expectEpoch } : {}),
@@ -162,15 +169,21 @@ export const moveCommands: CtlCommand[] = [
   idCommand('abort', 'abort a move before cutover: the volume stays on its source, unchanged'),
   {
     words: ['move', 'throttle'],
-    positionals: ['ID', 'RATE'],
-    synopsis: '[--epoch N]',
-    summary: 'limit the copy traffic of a move (e.g. 50M per second; 0 for no limit)',
-    options: { epoch: { type: 'string' } },
-    async run({ args, params: [id, rate], client }) {
+    positionals: ['ID', 'RATE?'],
+    synopsis: '[--busy-throttle RATE] [--epoch N]',
+    summary:
+      'limit the copy traffic of a move (e.g. 50M per second; 0 for no limit), and while hosts use the volume',
+    options: { epoch: { type: 'string' }, 'busy-throttle': { type: 'string' } },
+    async run({ args, params: [id, rate], client, usage }) {
       const expectEpoch = epochOption(args);
+      const busyThrottle = stringOption(args, 'busy-throttle');
+      if (rate === undefined && busyThrottle === undefined) {
+        throw usageError('give RATE, --busy-throttle RATE or both', usage);
+      }
       const m = await client.call(moveThrottle, {
         id,
-        throttle: parseRate(rate),
+        ...(rate !== undefined ? { throttle: parseRate(rate) } : {}),
+        ...(busyThrottle !== undefined ? { busyThrottle: parseRate(busyThrottle) } : {}),
         ...(expectEpoch !== undefined ? { expectEpoch } : {}),
       });
       return { json: m, human: describeMove(m) };

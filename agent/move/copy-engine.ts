@@ -18,6 +18,7 @@ import { type CopyEngineOptions, type ResolvedCopyOptions, resolveCopyOptions } 
 import { catchUpPass, copyPass, type PassContext, verifyPass } from './copy-passes.js';
 import { attemptCutover } from './cutover-step.js';
 import { type ByteRange, DEFAULT_DIRTY_GRANULE, DirtyMap } from './dirty-map.js';
+import { HostActivity } from './host-activity.js';
 import { isTerminalPhase, type MoveCheckpoint, type MovePhase, type MoveProgress } from './move-types.js';
 import { PauseGate } from './pause-gate.js';
 import { ProgressReporter } from './progress-reporter.js';
@@ -47,6 +48,7 @@ export class CopyEngine implements MirrorCoordinator {
   private readonly dirty: DirtyMap;
   private readonly intent: WriteIntentLog;
   private readonly throttle: CopyThrottle;
+  private readonly hosts = new HostActivity();
   private readonly checkpointer: Checkpointer<MoveCheckpoint>;
   private readonly reporter: ProgressReporter;
   private readonly stopper = new AbortController();
@@ -90,7 +92,12 @@ export class CopyEngine implements MirrorCoordinator {
       onLostWrites: (regions) => this.dirty.merge(regions),
     });
     this.intent = new WriteIntentLog(this.size, chunkSize, () => this.checkpointer.persistNow());
-    this.throttle = new CopyThrottle(this.opts.throttle);
+    this.throttle = new CopyThrottle(
+      this.opts.throttle,
+      undefined,
+      () => this.hosts.busy,
+      this.opts.busyThrottle,
+    );
     this.checkpointer = new Checkpointer(
       () => this.checkpoint(),
       (c) => this.opts.persist(c),
@@ -152,6 +159,11 @@ export class CopyEngine implements MirrorCoordinator {
 
   setThrottle(rate: CopyRate): void {
     this.throttle.setRate(rate);
+  }
+
+  /** The copy's limit while hosts do I/O on the volume (null or 0: none). */
+  setBusyThrottle(rate: CopyRate): void {
+    this.throttle.setBusyRate(rate);
   }
 
   get currentPhase(): MovePhase {
@@ -239,6 +251,10 @@ export class CopyEngine implements MirrorCoordinator {
   noteMirrored(): void {
     this.mirroredWrites++;
     this.changed();
+  }
+
+  noteHostIo(): void {
+    this.hosts.note();
   }
 
   // --- the run loop ---

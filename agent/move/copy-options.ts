@@ -6,6 +6,7 @@ import { formatSizeApprox } from '../../shared/names.js';
 import type { BlockBackend } from '../backend/block-backend.js';
 import type { Logger } from '../log.js';
 import {
+  DEFAULT_BUSY_THROTTLE,
   DEFAULT_CHUNK_SIZE,
   DEFAULT_PARALLEL_CHUNKS,
   MAX_CHUNK_SIZE,
@@ -51,6 +52,8 @@ export interface CopyEngineOptions {
   parallel?: number;
   /** Copy traffic limit in bytes per second; null or 0 for none. */
   throttle?: CopyRate;
+  /** The copy's limit while hosts do I/O on the volume (default DEFAULT_BUSY_THROTTLE); null or 0 for none. */
+  busyThrottle?: CopyRate;
   /** Compare every chunk after the copy and copy again what differs. */
   verify?: boolean;
   /** The target reads as zeroes (a new sparse LV): zero regions need no request on the first pass. */
@@ -87,6 +90,7 @@ export interface ResolvedCopyOptions extends CopyEngineOptions {
   chunkSize: number;
   parallel: number;
   throttle: CopyRate;
+  busyThrottle: CopyRate;
   verify: boolean;
   targetReadsZero: boolean;
   sourceExtents: boolean;
@@ -115,13 +119,11 @@ export function resolveCopyOptions(opts: CopyEngineOptions): ResolvedCopyOptions
   if (!Number.isInteger(parallel) || parallel < 1 || parallel > 32) {
     throw new FerryError('ERR_INVALID_ARGUMENT', `parallel chunks ${parallel} is not allowed: use 1 to 32`);
   }
-  const throttle = opts.throttle ?? null;
-  if (throttle !== null && !(Number.isFinite(throttle) && throttle >= 0)) {
-    throw new FerryError(
-      'ERR_INVALID_ARGUMENT',
-      `throttle ${throttle} is not a rate: use bytes per second >= 0`,
-    );
-  }
+  const throttle = checkedRate('throttle', opts.throttle ?? null);
+  const busyThrottle = checkedRate(
+    'busy throttle',
+    opts.busyThrottle === undefined ? DEFAULT_BUSY_THROTTLE : opts.busyThrottle,
+  );
   if (!opts.id || !opts.vv)
     throw new FerryError('ERR_INVALID_ARGUMENT', 'a move needs an id and a volume name');
   const sourceSize = opts.source.size();
@@ -141,6 +143,7 @@ export function resolveCopyOptions(opts: CopyEngineOptions): ResolvedCopyOptions
     chunkSize,
     parallel,
     throttle,
+    busyThrottle,
     verify: opts.verify ?? false,
     targetReadsZero: opts.targetReadsZero ?? false,
     sourceExtents: opts.sourceExtents ?? true,
@@ -151,4 +154,11 @@ export function resolveCopyOptions(opts: CopyEngineOptions): ResolvedCopyOptions
     retryInitialMs: opts.retryInitialMs ?? 500,
     retryMaxMs: opts.retryMaxMs ?? 5_000,
   };
+}
+
+function checkedRate(what: string, rate: CopyRate): CopyRate {
+  if (rate !== null && !(Number.isFinite(rate) && rate >= 0)) {
+    throw new FerryError('ERR_INVALID_ARGUMENT', `${what} ${rate} is not a rate: use bytes per second >= 0`);
+  }
+  return rate;
 }

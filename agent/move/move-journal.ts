@@ -44,6 +44,8 @@ export const moveRecordSchema = z.object({
     chunkSize: z.number().int().positive(),
     parallel: z.number().int().positive(),
     throttle: z.number().nonnegative().nullable(),
+    /** Absent in journals from before the busy-hosts cap: the default applies. */
+    busyThrottle: z.number().nonnegative().nullable().optional(),
     verify: z.boolean(),
     keepSource: z.boolean(),
     targetReadsZero: z.boolean(),

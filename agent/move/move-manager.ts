@@ -18,7 +18,12 @@ import type { VolumeManager } from '../volumes/volume-manager.js';
 import { DEFAULT_DIRTY_GRANULE } from './dirty-map.js';
 import { initialCheckpoint, MOVE_DOCUMENT_PREFIX, MoveJournal } from './move-journal.js';
 import { describeRecord, MoveSession, type SessionTarget } from './move-session.js';
-import { DEFAULT_CHUNK_SIZE, DEFAULT_PARALLEL_CHUNKS, isTerminalPhase } from './move-types.js';
+import {
+  DEFAULT_BUSY_THROTTLE,
+  DEFAULT_CHUNK_SIZE,
+  DEFAULT_PARALLEL_CHUNKS,
+  isTerminalPhase,
+} from './move-types.js';
 import type { TargetLane } from './target-link.js';
 
 export interface MoveManagerDeps {
@@ -40,6 +45,7 @@ export interface MoveStartRequest {
   target: MoveTarget;
   chunkSize?: number;
   throttle?: number;
+  busyThrottle?: number;
   verify?: boolean;
   keepSource?: boolean;
   expectEpoch?: number;
@@ -101,6 +107,7 @@ export class MoveManager {
             chunkSize: req.chunkSize ?? DEFAULT_CHUNK_SIZE,
             parallel: DEFAULT_PARALLEL_CHUNKS,
             throttle: req.throttle ? req.throttle : null,
+            busyThrottle: req.busyThrottle === undefined ? DEFAULT_BUSY_THROTTLE : req.busyThrottle || null,
             verify: req.verify ?? false,
             keepSource: req.keepSource ?? false,
             targetReadsZero: opened.fresh,
@@ -154,12 +161,23 @@ export class MoveManager {
     return session.info();
   }
 
-  /** Changes the copy throttle (0: none); durable, so a resumed move keeps it. */
-  async setThrottle(id: string, bytesPerSecond: number, expectEpoch?: number): Promise<MoveInfo> {
+  /** Changes the copy throttle and/or the busy-hosts cap (0: none); durable, so a resumed move keeps them. */
+  async setThrottle(
+    id: string,
+    rates: { throttle?: number; busyThrottle?: number },
+    expectEpoch?: number,
+  ): Promise<MoveInfo> {
     const session = this.running(id, expectEpoch, 'throttle');
-    const throttle = bytesPerSecond > 0 ? bytesPerSecond : null;
-    session.engine.setThrottle(throttle);
-    await session.journal.update({ options: { ...session.journal.record.options, throttle } });
+    const options = { ...session.journal.record.options };
+    if (rates.throttle !== undefined) {
+      options.throttle = rates.throttle > 0 ? rates.throttle : null;
+      session.engine.setThrottle(options.throttle);
+    }
+    if (rates.busyThrottle !== undefined) {
+      options.busyThrottle = rates.busyThrottle > 0 ? rates.busyThrottle : null;
+      session.engine.setBusyThrottle(options.busyThrottle);
+    }
+    await session.journal.update({ options });
     return session.info();
   }
 

@@ -13,7 +13,7 @@ import { CopyEngine, type MoveOutcome } from './copy-engine.js';
 import type { CutoverHook } from './copy-options.js';
 import { DirtyMap } from './dirty-map.js';
 import type { MoveJournal } from './move-journal.js';
-import type { MoveProgress } from './move-types.js';
+import { DEFAULT_BUSY_THROTTLE, type MoveProgress } from './move-types.js';
 import type { TargetLane } from './target-link.js';
 
 export interface MoveSessionDeps {
@@ -55,6 +55,7 @@ export class MoveSession {
       chunkSize: r.options.chunkSize,
       parallel: r.options.parallel,
       throttle: r.options.throttle,
+      busyThrottle: r.options.busyThrottle,
       verify: r.options.verify,
       targetReadsZero: r.options.targetReadsZero,
       // A local LV's extents are found by reading it; a remote one's come from NBD block status.
@@ -216,5 +217,11 @@ export function describeRecord(journal: MoveJournal): MoveInfo {
 }
 
 function publicOptions(o: MoveJournal['record']['options']): MoveInfo['options'] {
-  return { chunkSize: o.chunkSize, throttle: o.throttle, verify: o.verify, keepSource: o.keepSource };
+  return {
+    chunkSize: o.chunkSize,
+    throttle: o.throttle,
+    busyThrottle: o.busyThrottle === undefined ? DEFAULT_BUSY_THROTTLE : o.busyThrottle,
+    verify: o.verify,
+    keepSource: o.keepSource,
+  };
 }

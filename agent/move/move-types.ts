@@ -61,5 +61,6 @@ export interface MoveCheckpoint {
 
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
 export const DEFAULT_PARALLEL_CHUNKS = 4;
+export { DEFAULT_BUSY_THROTTLE } from '../../shared/rpc/moves.js';
 export const MIN_CHUNK_SIZE = 64 * 1024;
 export const MAX_CHUNK_SIZE = 64 * 1024 * 1024;

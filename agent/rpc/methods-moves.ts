@@ -32,8 +32,8 @@ export function registerMoveMethods(table: MethodTable, services: AgentServices)
   table.register(movePause, ({ id, expectEpoch }) => moves().pause(id, expectEpoch));
   table.register(moveResume, ({ id, expectEpoch }) => moves().resume(id, expectEpoch));
   table.register(moveAbort, ({ id, expectEpoch }) => moves().abort(id, expectEpoch));
-  table.register(moveThrottle, ({ id, throttle, expectEpoch }) =>
-    moves().setThrottle(id, throttle, expectEpoch),
+  table.register(moveThrottle, ({ id, throttle, busyThrottle, expectEpoch }) =>
+    moves().setThrottle(id, { throttle, busyThrottle }, expectEpoch),
   );
   table.register(lvExport, ({ pool, name, pskIdentity, pskKey }) =>
     exportsOf().export(pool, name, pskIdentity, Buffer.from(pskKey, 'hex')),

@@ -6,7 +6,7 @@
 //   (c) the cutover pause each move reports.
 // Files live on /dev/shm when it exists, so the disk does not hide the protocols' cost.
 //
-//   npm run bench:copy -- [--size 2G] [--fio-seconds 4] [--chunk 4M] [--throttle 100M]
+//   npm run bench:copy -- [--size 2G] [--fio-seconds 4] [--chunk 4M] [--throttle 100M] [--busy-throttle 16M|0]
 
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -36,6 +36,7 @@ const SIZE = parseSize(SIZE_TEXT);
 const FIO_SECONDS = Number(arg('fio-seconds', '4'));
 const CHUNK = arg('chunk', undefined);
 const THROTTLE = arg('throttle', undefined);
+const BUSY_THROTTLE = arg('busy-throttle', undefined);
 const base = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
 async function freePort() {
@@ -105,7 +106,7 @@ async function startAgent(dir) {
         control,
       ],
       {
-        stdio: ['ignore', 'ignore', 'ignore'],
+        stdio: ['ignore', 'ignore', process.env.FERRY_TRACE && dir.endsWith('front') ? 'inherit' : 'ignore'],
         env: { ...process.env, FERRY_LOG: 'quiet' },
       },
     ),
@@ -198,7 +199,11 @@ async function fioLatency(url, seconds) {
 
 async function moveAndWait(front, volume, to, key) {
   const started = performance.now();
-  const chunk = [...(CHUNK ? ['--chunk', CHUNK] : []), ...(THROTTLE ? ['--throttle', THROTTLE] : [])];
+  const chunk = [
+    ...(CHUNK ? ['--chunk', CHUNK] : []),
+    ...(THROTTLE ? ['--throttle', THROTTLE] : []),
+    ...(BUSY_THROTTLE ? ['--busy-throttle', BUSY_THROTTLE] : []),
+  ];
   const m = await front.ctl(
     'move',
     'start',

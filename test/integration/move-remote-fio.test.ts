@@ -48,6 +48,10 @@ describe('move to another agent under fio', () => {
       key,
       '--throttle',
       '48M',
+      // The copy must pass fio's region while fio writes (mirrored writes to a dying target), not
+      // yield to it as it does by default.
+      '--busy-throttle',
+      '0',
     );
     await waitForMove(front, started.id, (m) => m.copiedBytes >= 64 * 1024 * 1024);
     await back.kill('SIGKILL');

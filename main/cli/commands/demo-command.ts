@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { FerryError } from '../../../shared/errors.js';
 import { formatSizeApprox } from '../../../shared/names.js';
+import { DEFAULT_BUSY_THROTTLE } from '../../../shared/rpc/moves.js';
 import { ConsoleCore } from '../../core/console/console-core.js';
 import { startHostWriter } from '../../core/lab/host-writer-process.js';
 import { openStore } from '../../core/store/index.js';
@@ -64,6 +65,9 @@ export const demoCommand: Command = {
         keepSource: false,
       });
       out.note(`  moving      ${VOLUME} -> ${b.name}/pool (move ${started.id})`);
+      out.note(
+        `  hosts first the copy runs at most at ${formatSizeApprox(DEFAULT_BUSY_THROTTLE)}/s while the host writes, at full speed when it is quiet`,
+      );
       const finished = await core.moves.follow(started.id, (m) => {
         out.jsonLine({ type: 'move.progress', move: m });
         progress.update({
