@@ -72,6 +72,12 @@ export function moveDocumentName(id: string): string {
   return `${MOVE_DOCUMENT_PREFIX}${id}`;
 }
 
+/** The state store secret holding a move's PSK key for a remote target (never in the record). */
+export function movePskSecretName(id: string): string {
+  moveDocumentName(id); // the same id check
+  return `move.${id}.psk`;
+}
+
 /** A checkpoint for a move that has not copied anything yet. */
 export function initialCheckpoint(volumeSize: number, granule: number): MoveCheckpoint {
   return {

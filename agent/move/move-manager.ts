@@ -16,7 +16,8 @@ import type { StateStore } from '../state/state-store.js';
 import type { RemoteOpener } from '../volumes/chain-factory.js';
 import type { VolumeManager } from '../volumes/volume-manager.js';
 import { DEFAULT_DIRTY_GRANULE } from './dirty-map.js';
-import { initialCheckpoint, MOVE_DOCUMENT_PREFIX, MoveJournal } from './move-journal.js';
+import { initialCheckpoint, MOVE_DOCUMENT_PREFIX, MoveJournal, movePskSecretName } from './move-journal.js';
+import { MoveRetention } from './move-retention.js';
 import { describeRecord, MoveSession, type SessionTarget } from './move-session.js';
 import {
   DEFAULT_BUSY_THROTTLE,
@@ -54,8 +55,11 @@ export interface MoveStartRequest {
 export class MoveManager {
   private readonly sessions = new Map<string, MoveSession>();
   private readonly ended = new Map<string, MoveJournal>();
+  /** What ended moves leave behind (PSK keys, old journals): see move-retention.ts. */
+  private readonly retention: MoveRetention;
 
   constructor(private readonly deps: MoveManagerDeps) {
+    this.retention = new MoveRetention({ store: deps.store, log: deps.log });
     deps.pools.addDeleteGuard((pool, lv) => {
       // A move that has cut over no longer needs its source (it releases it itself).
       const user = [...this.sessions.values()].find(
@@ -129,7 +133,10 @@ export class MoveManager {
         await journal
           ?.saveCheckpoint({ ...journal.record.checkpoint, phase: 'failed', error })
           .catch(() => {});
-        if (journal) this.ended.set(id, journal);
+        if (journal) {
+          this.ended.set(id, journal);
+          this.retire(journal);
+        }
         throw err;
       }
     });
@@ -200,6 +207,9 @@ export class MoveManager {
         this.deps.log.error(`move ${id} not resumed: ${(err as Error).message}`);
       }
     }
+    // Keys of ended moves an older agent (or a crash) left behind go; then old history is pruned.
+    await Promise.all([...this.ended.values()].map((j) => this.retention.forgetSecret(j.record)));
+    await this.pruneEnded();
   }
 
   /** Agent shutdown: stops every move where it is; the next start resumes them. */
@@ -244,16 +254,16 @@ export class MoveManager {
   ): Promise<{ target: SessionTarget; fresh: boolean; undo(): Promise<void> }> {
     if (target.kind === 'remote') {
       const pskKey = Buffer.from(target.pskKey, 'hex');
-      await this.deps.store.writeSecret(pskSecret(id), pskKey);
+      await this.deps.store.writeSecret(movePskSecretName(id), pskKey);
       const opener = this.remoteOpener(target.url, target.pskIdentity, pskKey);
       const backend = await opener().catch(async (err) => {
-        await this.deps.store.removeSecret(pskSecret(id));
+        await this.deps.store.removeSecret(movePskSecretName(id));
         throw err;
       });
       return {
         target: { backend, reopen: opener, pskKey },
         fresh: false,
-        undo: () => this.deps.store.removeSecret(pskSecret(id)),
+        undo: () => this.deps.store.removeSecret(movePskSecretName(id)),
       };
     }
     const { pools, volumes } = this.deps;
@@ -291,7 +301,7 @@ export class MoveManager {
     let reopen: () => Promise<BlockBackend>;
     let pskKey: Buffer | undefined;
     if (target.kind === 'remote') {
-      pskKey = await this.deps.store.readSecret(pskSecret(id));
+      pskKey = await this.deps.store.readSecret(movePskSecretName(id));
       if (!pskKey) throw new FerryError('ERR_TLS', `the PSK key of move ${id} is missing from the state dir`);
       reopen = this.remoteOpener(target.url, target.pskIdentity, pskKey);
     } else {
@@ -350,11 +360,24 @@ export class MoveManager {
     session.finished.then(
       (outcome) => {
         this.sessions.delete(id);
-        if (outcome.phase !== 'stopped') this.ended.set(id, session.journal);
         this.deps.log.info(`move ${id}: ${outcome.phase}${outcome.error ? ` (${outcome.error})` : ''}`);
+        // A stopped move (agent shutdown) has not ended: it resumes at the next start, with its key.
+        if (outcome.phase !== 'stopped') {
+          this.ended.set(id, session.journal);
+          this.retire(session.journal);
+        }
       },
       () => this.sessions.delete(id),
     );
+  }
+
+  /** A move ended: its PSK key goes at once, then old history is pruned. Never fails the move. */
+  private retire(journal: MoveJournal): void {
+    void this.retention.forgetSecret(journal.record).then(() => this.pruneEnded());
+  }
+
+  private async pruneEnded(): Promise<void> {
+    for (const id of await this.retention.prune(this.ended.values())) this.ended.delete(id);
   }
 
   private sessionDeps() {
@@ -372,8 +395,4 @@ function checkTargetSize(volume: string, size: number, target: BlockBackend | nu
       { targetSize: have, volumeSize: size },
     );
   }
-}
-
-function pskSecret(id: string): string {
-  return `move.${id}.psk`;
 }
