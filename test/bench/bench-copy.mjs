@@ -126,9 +126,39 @@ async function startAgent(dir) {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+  /**
+   * Resolves with the first event `match` accepts, read from one `ctl events --follow`: polling with
+   * a ctl process per look would cost ~0.2 s of CPU each (Node loading the bundle), which on 2 cores
+   * starves the agents being measured.
+   */
+  const nextEvent = async (match) => {
+    const follower = track(
+      spawn(process.execPath, [bundle, 'ctl', '--control', control, 'events', '--follow'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
+    let buffered = '';
+    try {
+      return await new Promise((resolve, reject) => {
+        follower.stdout.on('data', (chunk) => {
+          buffered += chunk;
+          for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+            const line = buffered.slice(0, nl);
+            buffered = buffered.slice(nl + 1);
+            const event = JSON.parse(line);
+            if (match(event)) resolve(event);
+          }
+        });
+        follower.on('exit', (code) => reject(new Error(`ctl events --follow exited (${code})`)));
+      });
+    } finally {
+      follower.kill();
+    }
+  };
   return {
     port,
     ctl,
+    nextEvent,
     url: (name, scheme = 'nbd') => `${scheme}://127.0.0.1:${port}/${name}`,
     stop: () => proc.kill('SIGTERM'),
   };
@@ -204,6 +234,10 @@ async function moveAndWait(front, volume, to, key) {
     ...(THROTTLE ? ['--throttle', THROTTLE] : []),
     ...(BUSY_THROTTLE ? ['--busy-throttle', BUSY_THROTTLE] : []),
   ];
+  let id = null;
+  const ended = front.nextEvent(
+    (e) => e.type === 'move.progress' && e.move === id && ['done', 'failed', 'aborted'].includes(e.phase),
+  );
   const m = await front.ctl(
     'move',
     'start',
@@ -216,13 +250,11 @@ async function moveAndWait(front, volume, to, key) {
     key,
     ...chunk,
   );
-  for (;;) {
-    const s = await front.ctl('move', 'status', m.id);
-    if (s.phase === 'done')
-      return { seconds: (performance.now() - started) / 1000, pauseMs: s.cutoverPauseMs };
-    if (s.phase === 'failed' || s.phase === 'aborted') throw new Error(`move ${m.id} ${s.phase}: ${s.error}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  id = m.id;
+  const end = await ended;
+  const seconds = (performance.now() - started) / 1000;
+  if (end.phase !== 'done') throw new Error(`move ${m.id} ${end.phase}: ${end.error}`);
+  return { seconds, pauseMs: end.cutoverPauseMs };
 }
 
 async function main() {
