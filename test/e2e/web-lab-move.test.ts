@@ -5,24 +5,11 @@
 // two steps, capacity shown, plan saved; lab up, Run plan, both steps done. Screenshots in artifacts/.
 
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBridgeHandler } from '../../main/core/console/bridge-handler.js';
-import { ConsoleCore } from '../../main/core/console/console-core.js';
-import { openStore } from '../../main/core/store/index.js';
-import { startWebShell, type WebShell } from '../../main/web/web-shell.js';
-import {
-  buildRenderer,
-  CHROMIUM,
-  collectPageProblems,
-  hasChromium,
-  launchChromium,
-  screenshot,
-} from '../helpers/chromium.js';
+import { type BrowserConsole, startBrowserConsole } from '../helpers/browser-console.js';
+import { CHROMIUM, hasChromium, screenshot } from '../helpers/chromium.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -30,44 +17,24 @@ const MiB = 1024 * 1024;
 if (!hasChromium) console.warn(`e2e web: skipped, ${CHROMIUM} is missing (apt-get install chromium)`);
 
 describe.skipIf(!hasChromium)('e2e: the browser shell over the real core and lab', () => {
-  let dir: string;
-  let core: ConsoleCore;
-  let shell: WebShell;
-  let browser: Browser;
-  let page: Page;
-  let problems: string[];
+  let web: BrowserConsole;
+  let page: BrowserConsole['page'];
+  let core: BrowserConsole['core'];
 
-  const nbdUrl = (appliance: string, volume: string) => {
-    const a = core.store.appliances.require(appliance);
-    return `nbd://${a.nbdListen}/${volume}`;
-  };
-
+  const nbdUrl = (appliance: string, volume: string) => web.nbdUrl(volume, appliance);
   const pool = (name: string) => page.locator(`[aria-label="Pool ${name}"]`);
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ferry-e2e-web-'));
-    await buildRenderer(join(dir, 'renderer'));
-    core = new ConsoleCore({ store: openStore({ path: join(dir, 'ferry.db') }), labDir: join(dir, 'lab') });
-    shell = await startWebShell({
-      handler: createBridgeHandler(core),
-      staticDir: join(dir, 'renderer'),
-      log: () => {},
-    });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    problems = collectPageProblems(page);
+    web = await startBrowserConsole({ name: 'web' });
+    ({ page, core } = web);
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await shell?.close();
-    await core?.labDestroy().catch(() => {});
-    core?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await web?.close();
   });
 
   it('starts the lab from the first screen, moves a volume by drag and drop, and the data verifies', async () => {
-    await page.goto(shell.url);
+    await page.goto(web.url);
     await page.getByRole('button', { name: 'Start the local lab' }).waitFor();
     await screenshot(page, 'e2e-first-run');
     await page.getByRole('button', { name: 'Start the local lab' }).click();
@@ -146,7 +113,7 @@ describe.skipIf(!hasChromium)('e2e: the browser shell over the real core and lab
     await history.getByRole('cell', { name: 'lab-1/pool' }).waitFor();
     await screenshot(page, 'e2e-history');
     await page.keyboard.press('Escape');
-    expect(problems.join('\n')).toBe('');
+    expect(web.problems.join('\n')).toBe('');
   });
 
   it('pauses, resumes and aborts a move from its card; the volume stays where it was', async () => {
@@ -178,7 +145,7 @@ describe.skipIf(!hasChromium)('e2e: the browser shell over the real core and lab
     const check = await run('qemu-io', ['-f', 'raw', '-c', 'read -P 0x42 0 64M', nbdUrl('lab-2', 'ctl-vol')]);
     expect(check.stdout).not.toMatch(/Pattern verification failed/);
     await card.getByRole('button', { name: 'Dismiss' }).click();
-    expect(problems.join('\n')).toBe('');
+    expect(web.problems.join('\n')).toBe('');
   });
 
   it('plans two steps with the lab down, then runs them with the lab up', async () => {
@@ -216,6 +183,6 @@ describe.skipIf(!hasChromium)('e2e: the browser shell over the real core and lab
         .waitFor({ timeout: 30_000 });
     }
     await screenshot(page, 'e2e-plan-done');
-    expect(problems.join('\n')).toBe('');
+    expect(web.problems.join('\n')).toBe('');
   });
 });

@@ -5,24 +5,11 @@
 // change (store and history panel). Screenshots in artifacts/.
 
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBridgeHandler } from '../../main/core/console/bridge-handler.js';
-import { ConsoleCore } from '../../main/core/console/console-core.js';
-import { openStore } from '../../main/core/store/index.js';
-import { startWebShell, type WebShell } from '../../main/web/web-shell.js';
-import {
-  buildRenderer,
-  CHROMIUM,
-  collectPageProblems,
-  hasChromium,
-  launchChromium,
-  screenshot,
-} from '../helpers/chromium.js';
+import { type BrowserConsole, startBrowserConsole } from '../helpers/browser-console.js';
+import { CHROMIUM, hasChromium, screenshot } from '../helpers/chromium.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -41,49 +28,29 @@ async function qemuIo(args: string[]): Promise<{ code: number; output: string }>
 if (!hasChromium) console.warn(`e2e web access: skipped, ${CHROMIUM} is missing (apt-get install chromium)`);
 
 describe.skipIf(!hasChromium)('e2e: a volume access rules in the browser shell over the real core', () => {
-  let dir: string;
-  let core: ConsoleCore;
-  let shell: WebShell;
-  let browser: Browser;
-  let page: Page;
-  let problems: string[];
+  let web: BrowserConsole;
+  let page: BrowserConsole['page'];
+  let core: BrowserConsole['core'];
 
-  const nbdUrl = (volume: string) => {
-    const v = core.store.volumes.require(volume);
-    return `nbd://${core.store.appliances.getById(v.frontApplianceId!)!.nbdListen}/${volume}`;
-  };
+  const nbdUrl = (volume: string) => web.nbdUrl(volume);
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'ferry-e2e-access-'));
-    await buildRenderer(join(dir, 'renderer'));
-    core = new ConsoleCore({
-      store: openStore({ path: join(dir, 'ferry.db') }),
-      labDir: join(dir, 'lab'),
+    web = await startBrowserConsole({
+      name: 'access',
       labPrefix: 'acl',
+      lab: { appliances: 1, poolSize: 128 * MiB },
     });
-    await core.labUp({ appliances: 1, poolSize: 128 * MiB });
+    ({ page, core } = web);
     await core.createVolume({ name: 'acl-vol', size: 32 * MiB, on: { appliance: 'acl-1', pool: 'pool' } });
     await run('qemu-io', ['-f', 'raw', '-c', 'write -P 0x3c 0 8M', nbdUrl('acl-vol')]);
-    shell = await startWebShell({
-      handler: createBridgeHandler(core),
-      staticDir: join(dir, 'renderer'),
-      log: () => {},
-    });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    problems = collectPageProblems(page);
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await shell?.close();
-    await core?.labDestroy().catch(() => {});
-    core?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await web?.close();
   });
 
   it('makes a volume read-only for one address; qemu-io reads, cannot write; a bad CIDR is explained', async () => {
-    await page.goto(shell.url);
+    await page.goto(web.url);
     const row = page.getByRole('row', { name: /^acl-vol,/ });
     await row.waitFor({ timeout: 30_000 });
     await row.focus();
@@ -144,6 +111,6 @@ describe.skipIf(!hasChromium)('e2e: a volume access rules in the browser shell o
     await page.getByRole('dialog', { name: 'Access to acl-vol' }).getByLabel('Allowed addresses').waitFor();
     await page.keyboard.press('Escape');
     // The failed save is an expected 4xx-like answer, not a page error.
-    expect(problems.filter((p) => !/invalid address rule/i.test(p)).join('\n')).toBe('');
+    expect(web.problems.filter((p) => !/invalid address rule/i.test(p)).join('\n')).toBe('');
   }, 120_000);
 });
