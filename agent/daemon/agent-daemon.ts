@@ -152,6 +152,7 @@ export class AgentDaemon {
     await this.nbd.close().catch((err) => this.log.warn(`closing NBD server: ${(err as Error).message}`));
     await stopMoveServices(this.services);
     await this.services.volumes.closeAll();
+    await this.services.moves?.closeStoppedTargets();
     await this.store.close();
     this.log.info('stopped');
   }

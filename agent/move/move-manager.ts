@@ -55,6 +55,8 @@ export interface MoveStartRequest {
 export class MoveManager {
   private readonly sessions = new Map<string, MoveSession>();
   private readonly ended = new Map<string, MoveJournal>();
+  /** Moves stopped by agent shutdown: their target connections close after the volumes. */
+  private readonly stopped: MoveSession[] = [];
   /** What ended moves leave behind (PSK keys, old journals): see move-retention.ts. */
   private readonly retention: MoveRetention;
 
@@ -217,6 +219,15 @@ export class MoveManager {
     await Promise.allSettled([...this.sessions.values()].map((s) => s.engine.stop()));
   }
 
+  /**
+   * Agent shutdown, once the volumes are closed (no host write can need a mirror any more): closes
+   * the target connections of the stopped moves, whose sockets would keep the process alive.
+   */
+  async closeStoppedTargets(): Promise<void> {
+    const stopped = this.stopped.splice(0);
+    await Promise.allSettled(stopped.map((s) => s.engine.link.closeAll()));
+  }
+
   private async resumeOne(journal: MoveJournal): Promise<void> {
     const r = journal.record;
     if (isTerminalPhase(r.checkpoint.phase)) {
@@ -362,7 +373,8 @@ export class MoveManager {
         this.sessions.delete(id);
         this.deps.log.info(`move ${id}: ${outcome.phase}${outcome.error ? ` (${outcome.error})` : ''}`);
         // A stopped move (agent shutdown) has not ended: it resumes at the next start, with its key.
-        if (outcome.phase !== 'stopped') {
+        if (outcome.phase === 'stopped') this.stopped.push(session);
+        else {
           this.ended.set(id, session.journal);
           this.retire(session.journal);
         }
