@@ -128,6 +128,13 @@ export class MoveLab {
   }
 }
 
+/** A volume as `ctl --json volume list` shows it. */
+export interface VolumeJson {
+  name: string;
+  epoch: number;
+  mapping: { kind: string; url?: string; pool?: string; lv?: string };
+}
+
 export interface MoveJson {
   id: string;
   volume: string;

@@ -14,6 +14,7 @@ import {
   type MoveJson,
   MoveLab,
   qemuIo,
+  type VolumeJson,
   waitForMove,
 } from '../helpers/move-lab.js';
 
@@ -24,12 +25,6 @@ afterEach(async () => {
   await lab?.destroy();
   lab = undefined;
 });
-
-interface VolumeJson {
-  name: string;
-  epoch: number;
-  mapping: { kind: string; pool?: string; lv?: string; url?: string };
-}
 
 /** Front with vol1 (256 MiB of 0xab), back with an exported empty LV pb/t1; returns the move args. */
 async function twoAgents(targetSize = '256M') {

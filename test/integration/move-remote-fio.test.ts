@@ -4,19 +4,21 @@
 // verify pass and the known data check out through the vv.
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fio, fioArgs, type MoveJson, MoveLab, qemuIo, waitForMove } from '../helpers/move-lab.js';
+import {
+  fio,
+  fioArgs,
+  type MoveJson,
+  MoveLab,
+  qemuIo,
+  type VolumeJson,
+  waitForMove,
+} from '../helpers/move-lab.js';
 
 let lab: MoveLab | undefined;
 afterEach(async () => {
   await lab?.destroy();
   lab = undefined;
 });
-
-interface VolumeJson {
-  name: string;
-  epoch: number;
-  mapping: { kind: string; url?: string; pool?: string; lv?: string };
-}
 
 describe('move to another agent under fio', () => {
   it('survives kill -9 of the target agent mid-copy and ends on the target with epoch + 1', async () => {

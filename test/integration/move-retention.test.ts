@@ -7,7 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type LabAgent, type MoveJson, MoveLab, qemuIo, waitForMove } from '../helpers/move-lab.js';
+import {
+  type LabAgent,
+  type MoveJson,
+  MoveLab,
+  qemuIo,
+  type VolumeJson,
+  waitForMove,
+} from '../helpers/move-lab.js';
 
 const MiB = 1024 * 1024;
 let lab: MoveLab | undefined;
@@ -15,12 +22,6 @@ afterEach(async () => {
   await lab?.destroy();
   lab = undefined;
 });
-
-interface VolumeJson {
-  name: string;
-  epoch: number;
-  mapping: { kind: string; url?: string; pool?: string; lv?: string };
-}
 
 /** Where the agent's state store keeps a secret (agent/state/state-store.ts: secrets/<name>.key). */
 function secretFile(agent: LabAgent, name: string): string {
@@ -53,7 +54,10 @@ async function stopCleanly(agent: LabAgent): Promise<void> {
   const exited = agent.kill('SIGTERM').then(() => true);
   await eventually(`${agent.name} logs a clean stop`, () => stops() > before, 30_000);
   const gone = await Promise.race([exited, new Promise<false>((r) => setTimeout(() => r(false), 10_000))]);
-  if (!gone) { await agent.kill('SIGKILL'); console.log(agent.output().slice(-3000)); }
+  if (!gone) {
+    await agent.kill('SIGKILL');
+    console.log(agent.output().slice(-3000));
+  }
   expect(gone, `${agent.name} still running 10 s after it logged a clean stop`).toBe(true);
 }
 
