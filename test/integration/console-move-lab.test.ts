@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { getVolumeAccess, setVolumeAccess } from '../../main/core/console/volume-access.js';
 import { startHostWriter } from '../../main/core/lab/host-writer-process.js';
 import { lvList } from '../../shared/rpc/lvs.js';
+import { moveList } from '../../shared/rpc/moves.js';
 import { REPO_ROOT } from '../helpers/agent-bundle.js';
 import { type ConsoleLab, qemuIo, startConsoleLab } from '../helpers/console-lab.js';
 
@@ -65,9 +66,12 @@ describe('console: orchestrated move in the local lab', () => {
       volume: 'busy',
       to: { appliance: 'lab-2', pool: 'pool' },
       throttleBps: 64 * MiB,
+      busyThrottleBps: 32 * MiB, // hosts first, but faster than the default 16 MiB/s
       verify: false,
       keepSource: true,
     });
+    const [onAgent] = (await (await core.links.get('lab-1')).call(moveList, {})).moves;
+    expect(onAgent.options).toMatchObject({ throttle: 64 * MiB, busyThrottle: 32 * MiB });
     const final = await core.moves.follow(started.id);
     const result = await host.stop();
     expect(final.phase).toBe('done');

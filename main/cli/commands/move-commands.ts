@@ -67,25 +67,29 @@ function control(
 export const moveCommands: Command[] = [
   {
     path: ['move'],
-    usage: 'ferry move VOLUME --to APPLIANCE/POOL [--throttle RATE] [--verify] [--keep-source] [--detach]',
+    usage:
+      'ferry move VOLUME --to APPLIANCE/POOL [--throttle RATE] [--busy-throttle RATE] [--verify] [--keep-source] [--detach]',
     summary: 'move a volume online to another pool, usually on another appliance',
     args: ['VOLUME'],
     options: {
       to: { type: 'string' },
       throttle: { type: 'string' },
+      'busy-throttle': { type: 'string' },
       verify: { type: 'boolean' },
       'keep-source': { type: 'boolean' },
       detach: { type: 'boolean' },
     },
     async run(ctx, inv) {
       const usage =
-        'ferry move VOLUME --to APPLIANCE/POOL [--throttle RATE] [--verify] [--keep-source] [--detach]';
+        'ferry move VOLUME --to APPLIANCE/POOL [--throttle RATE] [--busy-throttle RATE] [--verify] [--keep-source] [--detach]';
       const core = await ctx.core();
       const throttle = str(inv, 'throttle');
+      const busyThrottle = str(inv, 'busy-throttle');
       const move = await core.moves.start({
         volume: inv.positionals[0],
         to: parsePoolRef(requireStr(inv, 'to', usage)),
         throttleBps: throttle ? parseRate(throttle) : null,
+        ...(busyThrottle !== undefined ? { busyThrottleBps: parseRate(busyThrottle) } : {}),
         verify: inv.values.verify === true,
         keepSource: inv.values['keep-source'] === true,
       });

@@ -28,6 +28,8 @@ import { type MoveRequest, preflightMove } from './move-preflight.js';
 
 export interface StartMoveParams extends MoveRequest {
   throttleBps: number | null;
+  /** The copy's limit while hosts use the volume: undefined for the agent's default, 0 for none. */
+  busyThrottleBps?: number;
   verify: boolean;
   keepSource: boolean;
 }
@@ -86,6 +88,7 @@ export class MoveOrchestrator {
       to,
       options: {
         throttleBytesPerSec: params.throttleBps ?? undefined,
+        busyThrottleBytesPerSec: params.busyThrottleBps,
         verify: params.verify,
         keepSource: params.keepSource,
         epochBefore: volume.epoch,
@@ -116,6 +119,7 @@ export class MoveOrchestrator {
         volume: volume.name,
         target: destination,
         ...(params.throttleBps ? { throttle: params.throttleBps } : {}),
+        ...(params.busyThrottleBps !== undefined ? { busyThrottle: params.busyThrottleBps } : {}),
         verify: params.verify,
         keepSource: params.keepSource,
         expectEpoch: volume.epoch,

@@ -25,6 +25,8 @@ export const TERMINAL_MOVE_PHASES: readonly MovePhase[] = ['done', 'failed', 'ab
 
 export interface MoveOptions {
   throttleBytesPerSec?: number;
+  /** The busy-hosts cap asked for (0: none); absent: the agent's default. */
+  busyThrottleBytesPerSec?: number;
   verify?: boolean;
   keepSource?: boolean;
   [key: string]: unknown;
