@@ -180,6 +180,7 @@ export class CopyEngine implements MirrorCoordinator {
       vv: this.opts.vv,
       phase: this.phase,
       paused: this.gateKeeper.paused,
+      hostsFirst: !isTerminalPhase(this.phase) && !this.gateKeeper.paused && this.throttle.limitedByHosts(),
       copiedBytes: this.frontier.copiedBytes,
       totalBytes: total,
       verifiedBytes: this.opts.verify ? this.verifyFrontier.copiedBytes : 0,

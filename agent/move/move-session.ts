@@ -200,6 +200,7 @@ export function describeRecord(journal: MoveJournal): MoveInfo {
     options: publicOptions(r.options),
     phase: c.phase,
     paused: c.paused,
+    hostsFirst: false,
     copiedBytes: c.phase === 'done' ? r.size : c.cursor,
     totalBytes: r.size,
     verifiedBytes: r.options.verify ? c.verifyCursor : 0,

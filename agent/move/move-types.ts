@@ -27,6 +27,8 @@ export interface MoveProgress {
   phase: MovePhase;
   /** Copy traffic is paused (the mirror stays on). */
   paused: boolean;
+  /** The copy is held to its busy-hosts cap right now: hosts are doing I/O on the volume. */
+  hostsFirst: boolean;
   copiedBytes: number;
   totalBytes: number;
   /** Verify pass: bytes compared so far (0 without --verify). */

@@ -53,6 +53,11 @@ export class CopyThrottle {
     this.capTokens();
   }
 
+  /** The busy-hosts cap is what limits the copy right now. */
+  limitedByHosts(): boolean {
+    return this.busyRate !== null && this.hostsBusy() && (this.rate === null || this.busyRate < this.rate);
+  }
+
   /** The rate in force now: the lower of the limit and, while hosts are busy, the busy cap. */
   currentRate(): number | null {
     if (this.busyRate === null || !this.hostsBusy()) return this.rate;

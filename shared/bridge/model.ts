@@ -107,6 +107,8 @@ export const moveSchema = z.object({
   to: poolRefSchema,
   phase: movePhaseSchema,
   paused: z.boolean(),
+  /** The copy yields to hosts doing I/O on the volume right now (runs at its busy-hosts cap). */
+  hostsFirst: z.boolean(),
   /** 0..100, of the copy (then of the verification when verifying). */
   percent: z.number().min(0).max(100),
   bytesDone: bytesSchema,

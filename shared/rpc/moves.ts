@@ -43,6 +43,8 @@ export const DEFAULT_BUSY_THROTTLE = 16 * 1024 * 1024;
 export const moveProgressSchema = z.object({
   phase: movePhaseSchema,
   paused: z.boolean(),
+  /** The copy is held to its busy-hosts cap right now (absent from older agents). */
+  hostsFirst: z.boolean().optional(),
   copiedBytes: z.number().int().nonnegative(),
   totalBytes: z.number().int().nonnegative(),
   verifiedBytes: z.number().int().nonnegative(),

@@ -192,6 +192,7 @@ export function scriptedStandInCore(options: StandInOptions = {}): StandInCore {
       to,
       phase: 'copying',
       paused: false,
+      hostsFirst: false,
       percent: 0,
       bytesDone: 0,
       bytesTotal: v.size,

@@ -140,6 +140,7 @@ export interface MoveJson {
   volume: string;
   phase: string;
   paused: boolean;
+  hostsFirst?: boolean;
   copiedBytes: number;
   totalBytes: number;
   mirroredWrites: number;

@@ -46,6 +46,7 @@ describe('move while hosts are busy', () => {
     // and a quarter second of bucket: a slow machine only copies less.
     expect(during.copiedBytes).toBeLessThanOrEqual(busyRate * seconds + 16 * MiB + busyRate / 4);
     expect(during.phase).toBe('copying');
+    expect(during.hostsFirst).toBe(true); // what an admin sees: the copy yields to the host
 
     await front.ctl('move', 'throttle', started.id, '--busy-throttle', '0');
     const done = await waitForMove(front, started.id, (m) => m.phase === 'done' || m.phase === 'failed');
@@ -56,6 +57,7 @@ describe('move while hosts are busy', () => {
       started.id,
     );
     expect(status.options.busyThrottle).toBeNull();
+    expect(done.hostsFirst).toBe(false);
 
     const written = await writing;
     expect(written.code, written.output).toBe(0);

@@ -26,6 +26,7 @@ function sampleMove() {
     to: { appliance: 'b', pool: 'p' },
     phase: 'copying' as const,
     paused: false,
+    hostsFirst: false,
     percent: 42.5,
     bytesDone: 425,
     bytesTotal: 1000,

@@ -86,6 +86,7 @@ function progressOf(
     to: { appliance: target.appliance, pool: target.pool },
     phase: 'copying',
     paused: false,
+    hostsFirst: false,
     percent: 0,
     bytesDone: 0,
     bytesTotal: bytes,

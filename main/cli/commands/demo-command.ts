@@ -76,7 +76,7 @@ export const demoCommand: Command = {
           percent: m.percent,
           rateBps: m.rateBps,
           etaSeconds: m.etaSeconds,
-          extra: `mirrored ${m.mirroredWrites}`,
+          extra: `mirrored ${m.mirroredWrites}${m.hostsFirst ? ', hosts first' : ''}`,
         });
       });
       progress.done();

@@ -12,7 +12,7 @@ import { ProgressLine } from '../progress-bar.js';
 function describe(m: Move): string {
   const lines = [
     `move ${m.id}: ${m.volume} ${m.from.appliance}/${m.from.pool} -> ${m.to.appliance}/${m.to.pool}`,
-    `  phase ${m.phase}${m.paused ? ' (paused)' : ''}, ${m.percent.toFixed(1)}% of ${formatSizeApprox(m.bytesTotal)}, mirrored writes ${m.mirroredWrites}`,
+    `  phase ${m.phase}${m.paused ? ' (paused)' : m.hostsFirst ? ' (hosts first)' : ''}, ${m.percent.toFixed(1)}% of ${formatSizeApprox(m.bytesTotal)}, mirrored writes ${m.mirroredWrites}`,
   ];
   if (m.cutoverPauseMs !== null) lines.push(`  cutover pause ${m.cutoverPauseMs} ms`);
   if (m.error) lines.push(`  error: ${m.error.message} (${m.error.code})`);
@@ -31,7 +31,7 @@ export async function followMove(ctx: CliContext, core: ConsoleCore, id: string)
       percent: m.percent,
       rateBps: m.rateBps,
       etaSeconds: m.etaSeconds,
-      extra: `mirrored ${m.mirroredWrites}`,
+      extra: `mirrored ${m.mirroredWrites}${m.hostsFirst ? ', hosts first' : ''}`,
     });
   });
   bar.done();

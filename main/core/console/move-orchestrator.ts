@@ -370,6 +370,7 @@ export class MoveOrchestrator {
       to: { appliance: move.to.appliance, pool: move.to.pool },
       phase,
       paused: info?.paused ?? false,
+      hostsFirst: move.phase !== 'done' && (info?.hostsFirst ?? false),
       percent: move.phase === 'done' ? 100 : total > 0 ? Math.min(100, (done / total) * 100) : 0,
       bytesDone: move.phase === 'done' ? total : done,
       bytesTotal: total,
