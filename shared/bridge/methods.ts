@@ -63,11 +63,19 @@ export const sshAuthSchema = z.discriminatedUnion('kind', [
 ]);
 export type SshAuth = z.infer<typeof sshAuthSchema>;
 
-/** `throttleBps`: bytes per second, null for no limit. */
+/**
+ * `throttleBps`: bytes per second, null for no limit. `busyThrottleBps`: the copy's limit while hosts
+ * use the volume (absent: the agent's default, 16 MiB/s; 0: none, full speed even under host I/O).
+ */
 export const moveStartParamsSchema = z.strictObject({
   volume: nameSchema,
   to: poolRefSchema,
   throttleBps: z.number().positive({ error: 'must be a positive rate' }).nullable().default(null),
+  busyThrottleBps: z
+    .number()
+    .nonnegative({ error: 'must be a rate, or 0 for no cap' })
+    .max(Number.MAX_SAFE_INTEGER)
+    .optional(),
   verify: z.boolean().default(false),
   keepSource: z.boolean().default(false),
 });

@@ -8,6 +8,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBridgeHandler } from '../../main/core/console/bridge-handler.js';
+import { moveList } from '../../shared/rpc/moves.js';
 import { type BrowserConsole, startBrowserConsole } from '../helpers/browser-console.js';
 import { CHROMIUM, hasChromium, screenshot } from '../helpers/chromium.js';
 
@@ -68,12 +69,18 @@ describe.skipIf(!hasChromium)('e2e: the browser shell over the real core and lab
       undefined,
       { timeout: 30_000 },
     );
-    // Throttled so the move lasts a few seconds and a host write lands while it copies.
+    // Throttled so the move lasts a few seconds and a host write lands while it copies; not hosts
+    // first, so that write does not slow the copy further.
     await dialog.getByLabel('Throttle').fill('16M');
+    const hostsFirst = dialog.getByRole('checkbox', { name: /^Hosts first/ });
+    expect(await hostsFirst.isChecked()).toBe(true); // the default
+    await hostsFirst.uncheck();
     await screenshot(page, 'e2e-move-dialog');
     await moveButton.click();
     await page.getByRole('progressbar', { name: 'Move of e2e-vol' }).waitFor();
     await page.getByRole('row', { name: /^e2e-vol, .*, moving$/ }).waitFor();
+    const onAgent = await (await core.links.get('lab-1')).call(moveList, {});
+    expect(onAgent.moves.map((m) => m.options.busyThrottle)).toEqual([null]);
     await run('qemu-io', ['-f', 'raw', '-c', 'write -P 0x77 32M 8M', nbdUrl('lab-1', 'e2e-vol')]);
     await screenshot(page, 'e2e-move-progress');
     await page.waitForFunction(

@@ -72,6 +72,18 @@ describe('bridge contract: params', () => {
     ]);
   });
 
+  it('passes the busy-hosts cap through and refuses a negative one', async () => {
+    const { handler, calls } = recordingHandler();
+    const to = { appliance: 'b', pool: 'p' };
+    await validatedCall(handler, 'move.start', { volume: 'vol1', to, busyThrottleBps: 0 });
+    expect(calls[0]?.params).toMatchObject({ busyThrottleBps: 0 });
+    const err = await validatedCall(handler, 'move.start', { volume: 'vol1', to, busyThrottleBps: -1 }).catch(
+      (e: unknown) => e,
+    );
+    expect((err as FerryError).message).toMatch(/busyThrottleBps: must be a rate, or 0 for no cap/);
+    expect(calls).toHaveLength(1);
+  });
+
   it('refuses a bad field by name and never reaches the core', async () => {
     const { handler, calls } = recordingHandler();
     const err = await validatedCall(handler, 'move.start', {

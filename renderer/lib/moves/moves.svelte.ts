@@ -62,7 +62,11 @@ export class MovesService {
   }
 
   /** Starts a move; throws the FerryError so the dialog that asked can show it. */
-  async start(volume: string, to: PoolRef, options: MoveOptions): Promise<Move> {
+  async start(
+    volume: string,
+    to: PoolRef,
+    options: MoveOptions & { busyThrottleBps?: number },
+  ): Promise<Move> {
     const move = await this.backend.call('move.start', { volume, to, ...options });
     this.progress(move);
     return move;
