@@ -200,6 +200,7 @@ export class MoveManager {
 
   /** Resumes every unfinished move of the journal. Call after the volumes are open, before NBD serves. */
   async resumeAll(): Promise<void> {
+    await this.retention.forgetOrphanSecrets();
     for (const doc of await this.deps.store.list(MOVE_DOCUMENT_PREFIX)) {
       const id = doc.slice(MOVE_DOCUMENT_PREFIX.length);
       try {

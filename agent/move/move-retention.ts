@@ -14,7 +14,12 @@
 
 import type { Logger } from '../log.js';
 import type { StateStore } from '../state/state-store.js';
-import { type MoveRecord, moveDocumentName, movePskSecretName } from './move-journal.js';
+import {
+  MOVE_DOCUMENT_PREFIX,
+  type MoveRecord,
+  moveDocumentName,
+  movePskSecretName,
+} from './move-journal.js';
 import { isTerminalPhase } from './move-types.js';
 
 /**
@@ -30,7 +35,7 @@ export const JOURNAL_KEEP_MS = 7 * 24 * 60 * 60 * 1000;
 export const JOURNAL_KEEP_COUNT = 50;
 
 /** The state store calls retention makes (StateStore has them). Both must succeed on a missing name. */
-export type RetentionStore = Pick<StateStore, 'remove' | 'removeSecret'>;
+export type RetentionStore = Pick<StateStore, 'list' | 'listSecrets' | 'remove' | 'removeSecret'>;
 
 export interface MoveRetentionDeps {
   store: RetentionStore;
@@ -67,6 +72,24 @@ export class MoveRetention {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly deps: MoveRetentionDeps) {}
+
+  /**
+   * At agent start, before any move can start: removes move PSK secrets no journal names (an agent
+   * that died after writing a new move's key and before its journal). Never rejects.
+   */
+  async forgetOrphanSecrets(): Promise<void> {
+    try {
+      const journals = new Set(await this.deps.store.list(MOVE_DOCUMENT_PREFIX));
+      for (const secret of await this.deps.store.listSecrets('move.')) {
+        const id = /^move\.(.+)\.psk$/.exec(secret)?.[1];
+        if (id === undefined || journals.has(moveDocumentName(id))) continue;
+        await this.deps.store.removeSecret(secret);
+        this.deps.log.info(`removed the PSK key of move ${id}, which never got a journal`);
+      }
+    } catch (err) {
+      this.deps.log.warn(`looking for move keys without a journal: ${(err as Error).message}`);
+    }
+  }
 
   /**
    * Removes an ended move's PSK secret (only a move to a remote target has one). Idempotent; a

@@ -90,6 +90,22 @@ export class StateStore {
       .sort();
   }
 
+  /** Names of the secrets whose name starts with `prefix`, sorted. */
+  async listSecrets(prefix = ''): Promise<string[]> {
+    let entries: string[];
+    try {
+      entries = await readdir(join(this.dir, SECRETS_DIR));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw err;
+    }
+    return entries
+      .filter((f) => f.endsWith('.key') && f.startsWith(prefix))
+      .map((f) => f.slice(0, -'.key'.length))
+      .filter((name) => DOC_NAME.test(name))
+      .sort();
+  }
+
   async writeSecret(name: string, data: Buffer): Promise<void> {
     const path = this.secretPath(name);
     await this.enqueue(`secret:${name}`, () => writeFileAtomic(path, data, 0o600));

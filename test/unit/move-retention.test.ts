@@ -34,6 +34,12 @@ class FakeClockForTest {
 
 /** A store whose removals fail, to check that retention only warns. */
 class FakeFailingStoreForTest implements RetentionStore {
+  async list(): Promise<string[]> {
+    return [];
+  }
+  async listSecrets(): Promise<string[]> {
+    return ['move.m-lost.psk'];
+  }
   async remove(doc: string): Promise<void> {
     throw new Error(`EIO removing ${doc} (test)`);
   }
@@ -182,6 +188,20 @@ describe('move retention on a state dir', () => {
     expect(existsSync(docFile('m-0'))).toBe(true);
   });
 
+  it('at start, removes move keys no journal names and keeps those of known moves', async () => {
+    const s = await openStore();
+    const lines: string[] = [];
+    const retention = new MoveRetention({ store: s, log: createLogger('test', (l) => lines.push(l)) });
+    await journal(s, 'm-known', 'copying', 0);
+    await s.writeSecret(movePskSecretName('m-orphan'), Buffer.alloc(32, 9)); // died before its journal
+    await s.writeSecret('psk.vol1', Buffer.alloc(32, 1)); // a volume's key: not a move's
+    await retention.forgetOrphanSecrets();
+    expect(existsSync(secretFile('m-orphan'))).toBe(false);
+    expect(existsSync(secretFile('m-known'))).toBe(true);
+    expect(await s.readSecret('psk.vol1')).toEqual(Buffer.alloc(32, 1));
+    expect(lines.join('\n')).toMatch(/removed the PSK key of move m-orphan, which never got a journal/);
+  });
+
   it("forgets an ended remote move's key at once and idempotently; keeps a running move's", async () => {
     const s = await openStore();
     const retention = new MoveRetention({ store: s, log: createLogger('test', () => {}) });
@@ -214,5 +234,10 @@ describe('move retention on a state dir', () => {
     expect(lines.filter((l) => /WARN .*PSK key could not be removed: EIO/.test(l))).toHaveLength(3);
     // Later prunes still run (one failed prune does not wedge the queue).
     expect(await retention.prune([])).toEqual([]);
+    // The start-up sweep for keys without a journal warns too, and does not throw.
+    await retention.forgetOrphanSecrets();
+    expect(lines.join('\n')).toMatch(
+      /WARN .*looking for move keys without a journal: EIO removing move\.m-lost\.psk/,
+    );
   });
 });
