@@ -2,7 +2,7 @@
 // hash (a second deploy skips), detached start that survives the SSH connection, the control socket
 // answering through the stream-local forward, an upgrade that replaces the old agent, and an upgrade
 // refused while the agent reports a move in progress.
-import { appendFileSync, copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRemoteAgent } from '../../main/core/agent-link/index.js';
@@ -127,7 +127,17 @@ describe('agent deployment', () => {
       deployAgent(ssh, { agentDir, nbdListen: '127.0.0.11:0', bundlePath: v2 }),
     );
     pids.add(upgraded.pid);
-    expect(upgraded).toMatchObject({ bundleUploaded: true, started: true, replaced: first.sha256 });
+    expect(upgraded).toMatchObject({
+      bundleUploaded: true,
+      started: true,
+      replaced: first.sha256,
+      pruned: [first.sha256],
+    });
+    // The old version's bundle is gone from the appliance; the new one, the state and the log stay.
+    expect(existsSync(join(agentDir, first.sha256))).toBe(false);
+    expect(existsSync(join(agentDir, upgraded.sha256, 'ferry-agent.mjs'))).toBe(true);
+    expect(existsSync(join(agentDir, 'agent.log'))).toBe(true);
+    expect(existsSync(join(agentDir, 'state'))).toBe(true);
     expect(upgraded.sha256).not.toBe(first.sha256);
     expect(upgraded.pid).not.toBe(first.pid);
     expect(alive(first.pid)).toBe(false);

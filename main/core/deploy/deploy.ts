@@ -5,6 +5,7 @@
 //   4. if the same bundle already runs on the same runtime: nothing to start; if another version
 //      runs: refuse while it reports a move in progress, else stop it (SIGTERM) and start the new one
 //   5. wait until the new agent answers `info` on its control socket through the SSH forward
+//   6. remove the bundles of earlier versions (prune-bundles.ts)
 import { FerryError, toFerryError } from '../../../shared/errors.js';
 import { agentInfo } from '../../../shared/rpc/info.js';
 import { connectRemoteAgent } from '../agent-link/connect.js';
@@ -19,6 +20,7 @@ import {
   surveyAppliance,
 } from './agent-process.js';
 import { BUNDLED_RUNTIME_VERSION, defaultBundlePath, sha256File } from './local-artifacts.js';
+import { pruneOldBundles } from './prune-bundles.js';
 import {
   bundledRuntimePath,
   type ChosenRuntime,
@@ -34,7 +36,8 @@ export type DeployStep =
   | 'check-running'
   | 'stop-old'
   | 'start'
-  | 'ready';
+  | 'ready'
+  | 'prune';
 
 export interface DeployOptions {
   /** Absolute folder on the appliance that holds bundles, runtimes, state, pid file, log, socket. */
@@ -64,6 +67,8 @@ export interface DeployResult {
   started: boolean;
   /** sha256 of the agent that was stopped for this one (an upgrade). */
   replaced?: string | null;
+  /** Bundles of earlier versions removed from the appliance after this one started. */
+  pruned?: string[];
   pid: number;
   version: string;
   controlSocket: string;
@@ -169,7 +174,9 @@ export async function deployAgent(ssh: SshConnection, options: DeployOptions): P
   });
   const info = await answeringInfo(ssh, paths, pid, startTimeoutMs);
   step('ready', `pid ${info.pid}`);
-  return result(true, info);
+  const pruned = await pruneOldBundles(ssh, paths.agentDir, sha256);
+  if (pruned.length > 0) step('prune', `${pruned.length} old bundle(s)`);
+  return { ...result(true, info), pruned };
 }
 
 /** The running agent's `info`, through the SSH forward; retried briefly (a socket may be stale). */
