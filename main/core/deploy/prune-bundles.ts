@@ -14,10 +14,10 @@ export async function pruneOldBundles(ssh: SshConnection, agentDir: string, keep
   const script = [
     `cd ${shellQuote(agentDir)} || exit 0`,
     'for d in */; do',
-    '  n=${d%/}',
+    '  n=$(basename "$d")',
     // A name of exactly 64 lowercase hex digits is a bundle directory; anything else is not ours to remove.
     '  case "$n" in *[!0-9a-f]*) continue;; esac',
-    '  [ ${#n} -eq 64 ] || continue',
+    '  [ "$(printf %s "$n" | wc -c)" -eq 64 ] || continue',
     `  [ "$n" = ${shellQuote(keep)} ] && continue`,
     '  rm -rf -- "$n" && echo "removed=$n"',
     'done',
