@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { afterEach } from 'vitest';
 import { copyAgentBundle } from './agent-bundle.js';
 
 const run = promisify(execFile);
@@ -129,6 +130,22 @@ export class MoveLab {
 }
 
 /** A volume as `ctl --json volume list` shows it. */
+/**
+ * For a test file: returns a function that gives each test a fresh lab, destroyed after that test
+ * (agents killed, folder removed) even when it fails.
+ */
+export function moveLabPerTest(): () => MoveLab {
+  let lab: MoveLab | undefined;
+  afterEach(async () => {
+    await lab?.destroy();
+    lab = undefined;
+  });
+  return () => {
+    lab ??= MoveLab.create();
+    return lab;
+  };
+}
+
 export interface VolumeJson {
   name: string;
   epoch: number;

@@ -1,20 +1,16 @@
 // The copy yields to hosts: while fio writes to the vv, the move copies at most at its busy rate
 // (--busy-throttle); `move throttle --busy-throttle 0` lifts the cap at once and the move completes
 // while fio goes on. fio's writes and the data written before the move verify afterwards.
-import { afterEach, describe, expect, it } from 'vitest';
-import { fio, fioArgs, type MoveJson, MoveLab, qemuIo, waitForMove } from '../helpers/move-lab.js';
+import { describe, expect, it } from 'vitest';
+import { fio, fioArgs, type MoveJson, moveLabPerTest, qemuIo, waitForMove } from '../helpers/move-lab.js';
 
 const MiB = 1024 * 1024;
 
-let lab: MoveLab | undefined;
-afterEach(async () => {
-  await lab?.destroy();
-  lab = undefined;
-});
+const newLab = moveLabPerTest();
 
 describe('move while hosts are busy', () => {
   it('copies at the busy rate while fio writes, and at full speed once the cap is lifted', async () => {
-    lab = MoveLab.create();
+    const lab = newLab();
     const front = await lab.agent('front');
     await front.ctl('pool', 'add', 'pa', '--dir', `${front.dir}/pa`);
     await front.ctl('pool', 'add', 'pb', '--dir', `${front.dir}/pb`);
@@ -68,7 +64,7 @@ describe('move while hosts are busy', () => {
   });
 
   it('refuses a bad busy rate and a throttle call that names no rate', async () => {
-    lab = MoveLab.create();
+    const lab = newLab();
     const front = await lab.agent('front');
     await front.ctl('pool', 'add', 'pa', '--dir', `${front.dir}/pa`);
     await front.ctl('volume', 'create', 'vol1', '--size', '8M', '--pool', 'pa');

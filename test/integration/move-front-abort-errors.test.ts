@@ -6,13 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   fio,
   fioArgs,
   type LabAgent,
   type MoveJson,
-  MoveLab,
+  moveLabPerTest,
   qemuIo,
   type VolumeJson,
   waitForMove,
@@ -20,15 +20,11 @@ import {
 
 const MiB = 1024 * 1024;
 const run = promisify(execFile);
-let lab: MoveLab | undefined;
-afterEach(async () => {
-  await lab?.destroy();
-  lab = undefined;
-});
+const newLab = moveLabPerTest();
 
 /** Front with vol1 (256 MiB of 0xab), back with an exported empty LV pb/t1; returns the move args. */
 async function twoAgents(targetSize = '256M') {
-  lab = MoveLab.create();
+  const lab = newLab();
   const front = await lab.agent('front');
   const back = await lab.agent('back');
   await front.ctl('pool', 'add', 'pa', '--dir', `${front.dir}/pool`);
@@ -123,7 +119,7 @@ describe('moves through ctl', () => {
   });
 
   it('moves to an LV of a local pool with --verify and --keep-source', async () => {
-    lab = MoveLab.create();
+    const lab = newLab();
     const front = await lab.agent('front');
     await front.ctl('pool', 'add', 'pa', '--dir', `${front.dir}/pool-a`);
     await front.ctl('pool', 'add', 'pc', '--dir', `${front.dir}/pool-c`);

@@ -3,26 +3,22 @@
 // move reports degraded, then completes; the mapping is the target with epoch + 1, and fio's
 // verify pass and the known data check out through the vv.
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   fio,
   fioArgs,
   type MoveJson,
-  MoveLab,
+  moveLabPerTest,
   qemuIo,
   type VolumeJson,
   waitForMove,
 } from '../helpers/move-lab.js';
 
-let lab: MoveLab | undefined;
-afterEach(async () => {
-  await lab?.destroy();
-  lab = undefined;
-});
+const newLab = moveLabPerTest();
 
 describe('move to another agent under fio', () => {
   it('survives kill -9 of the target agent mid-copy and ends on the target with epoch + 1', async () => {
-    lab = MoveLab.create();
+    const lab = newLab();
     const front = await lab.agent('front');
     const back = await lab.agent('back');
     await front.ctl('pool', 'add', 'pa', '--dir', `${front.dir}/pool`);

@@ -6,22 +6,18 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type LabAgent,
   type MoveJson,
-  MoveLab,
+  moveLabPerTest,
   qemuIo,
   type VolumeJson,
   waitForMove,
 } from '../helpers/move-lab.js';
 
 const MiB = 1024 * 1024;
-let lab: MoveLab | undefined;
-afterEach(async () => {
-  await lab?.destroy();
-  lab = undefined;
-});
+const newLab = moveLabPerTest();
 
 /** Where the agent's state store keeps a secret (agent/state/state-store.ts: secrets/<name>.key). */
 function secretFile(agent: LabAgent, name: string): string {
@@ -63,7 +59,7 @@ async function stopCleanly(agent: LabAgent): Promise<void> {
 
 /** Front with vol1 (16 MiB of 0xab), back with an exported LV pb/t1; returns the `--to` args. */
 async function twoAgents() {
-  lab = MoveLab.create();
+  const lab = newLab();
   const front = await lab.agent('front');
   const back = await lab.agent('back');
   await front.ctl('pool', 'add', 'pa', '--dir', `${front.dir}/pool`);
