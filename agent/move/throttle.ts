@@ -34,10 +34,6 @@ export class CopyThrottle {
     return this.rate;
   }
 
-  get busyBytesPerSecond(): number | null {
-    return this.busyRate;
-  }
-
   setRate(rate: CopyRate): void {
     checkRate(rate);
     this.refill();

@@ -35,8 +35,8 @@ const rateSchema = z.number().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 /**
  * A move's copy rate while hosts do I/O on the volume, unless the move names another. Measured on 2
- * cores (npm run bench:copy): host 4 KiB write p99 2.6x the idle figure with the copy at 30 MB/s,
- * 1.9-2.2x at 16 MiB/s, 130x unlimited.
+ * cores (npm run bench:copy): host 4 KiB write p99 130-160x the idle figure with an unlimited copy,
+ * about 3x with this cap; 8 MiB/s gave the same, what is left being the mirrored writes' round trip.
  */
 export const DEFAULT_BUSY_THROTTLE = 16 * 1024 * 1024;
 
