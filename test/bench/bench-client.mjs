@@ -4,29 +4,19 @@
 //
 //   node test/bench/bench-client.mjs [--size 1G] [--connections 4] [--request 256K] [--inflight 64] [--repeat 3]
 
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
+import { arg, parseSize, startNbdkit } from './bench-helpers.mjs';
 
 const run = promisify(execFile);
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-}
-function parseSize(text) {
-  const m = /^(\d+)([KMG]?)$/i.exec(text);
-  if (!m) throw new Error(`bad size ${text}`);
-  return Number(m[1]) * { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2].toUpperCase()];
-}
 
 const SIZE = parseSize(arg('size', '1G'));
 const CONNECTIONS = Number(arg('connections', '4'));
@@ -47,42 +37,6 @@ async function bundleClient(dir) {
     logLevel: 'warning',
   });
   return import(pathToFileURL(outfile).href);
-}
-
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function startNbdkit(file, pskFile) {
-  const port = await freePort();
-  const args = ['-f', '-p', String(port), '-i', '127.0.0.1'];
-  if (pskFile) args.push('--tls=require', `--tls-psk=${pskFile}`);
-  args.push('file', file);
-  const proc = spawn('nbdkit', args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((r) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        r(true);
-      });
-      s.once('error', () => r(false));
-    });
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    port,
-    stop: () =>
-      new Promise((r) => {
-        proc.once('exit', r);
-        proc.kill('SIGTERM');
-      }),
-  };
 }
 
 async function sparse(file, size) {

@@ -12,25 +12,16 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { arg, freePort, parseSize, startNbdkit, time } from './bench-helpers.mjs';
 
 const run = promisify(execFile);
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bundle = path.join(root, 'dist', 'ferry-agent.mjs');
 
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : fallback;
-}
-function parseSize(text) {
-  const m = /^(\d+)([KMG]?)$/i.exec(text);
-  if (!m) throw new Error(`bad size ${text}`);
-  return Number(m[1]) * { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2].toUpperCase()];
-}
 const SIZE_TEXT = arg('size', '2G');
 const SIZE = parseSize(SIZE_TEXT);
 const FIO_SECONDS = Number(arg('fio-seconds', '4'));
@@ -39,53 +30,11 @@ const THROTTLE = arg('throttle', undefined);
 const BUSY_THROTTLE = arg('busy-throttle', undefined);
 const base = existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
 
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function waitPort(port) {
-  for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((r) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        r(true);
-      });
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
-
 const children = new Set();
 function track(proc) {
   children.add(proc);
   proc.on('exit', () => children.delete(proc));
   return proc;
-}
-
-async function startNbdkit(file, pskFile) {
-  const port = await freePort();
-  const args = ['-f', '-p', String(port), '-i', '127.0.0.1'];
-  if (pskFile) args.push('--tls=require', `--tls-psk=${pskFile}`);
-  args.push('file', file);
-  const proc = track(spawn('nbdkit', args, { stdio: ['ignore', 'ignore', 'inherit'] }));
-  await waitPort(port);
-  return {
-    port,
-    stop: () =>
-      new Promise((resolve) => {
-        if (proc.exitCode !== null) return resolve();
-        proc.once('exit', resolve);
-        proc.kill();
-      }),
-  };
 }
 
 async function startAgent(dir) {
@@ -174,15 +123,9 @@ async function makeSource(file) {
   await truncate(file, SIZE);
 }
 
-async function time(fn) {
-  const t = performance.now();
-  await fn();
-  return (performance.now() - t) / 1000;
-}
-
 async function nbdcopy(src, dst, tlsFile) {
-  const s = await startNbdkit(src, tlsFile);
-  const d = await startNbdkit(dst, tlsFile);
+  const s = await startNbdkit(src, tlsFile, track);
+  const d = await startNbdkit(dst, tlsFile, track);
   const uri = (port) =>
     tlsFile ? `nbds://bench@127.0.0.1:${port}/?tls-psk-file=${tlsFile}` : `nbd://127.0.0.1:${port}/`;
   try {
