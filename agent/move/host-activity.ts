@@ -8,18 +8,17 @@
 export const HOST_BUSY_WINDOW_MS = 250;
 
 export class HostActivity {
-  private last: number;
-
   /**
-   * Starts busy: a move begun while hosts use the volume must not burst at full speed before their
-   * first request is seen; an idle volume costs one window at the busy rate.
+   * Starts quiet: a move of an idle volume must not spend its first window at the busy rate (measured:
+   * 0.25 s of every move). Under host I/O the first request flips it; only the chunks already in
+   * flight then finish at full speed.
    */
+  private last = Number.NEGATIVE_INFINITY;
+
   constructor(
     private readonly windowMs = HOST_BUSY_WINDOW_MS,
     private readonly now: () => number = () => performance.now(),
-  ) {
-    this.last = now();
-  }
+  ) {}
 
   /** A host request arrived. */
   note(): void {

@@ -13,10 +13,10 @@ class FakeClockForThrottleTest {
 }
 
 describe('copy throttle: busy hosts', () => {
-  it('host activity is busy for a window after each request, and at the start', () => {
+  it('host activity is busy for a window after each request, and quiet before the first', () => {
     const clock = new FakeClockForThrottleTest();
     const hosts = new HostActivity(250, clock.now);
-    expect(hosts.busy).toBe(true); // a move starting on a used volume must not burst
+    expect(hosts.busy).toBe(false); // an idle volume's move starts at full speed
     clock.t = 300;
     expect(hosts.busy).toBe(false);
     hosts.note();
