@@ -6,19 +6,24 @@
 
 /** Host I/O within this window counts as "hosts are busy". */
 export const HOST_BUSY_WINDOW_MS = 250;
+/** A new move counts as busy this long, until it has seen whether hosts use the volume. */
+export const HOST_START_WATCH_MS = 50;
 
 export class HostActivity {
-  /**
-   * Starts quiet: a move of an idle volume must not spend its first window at the busy rate (measured:
-   * 0.25 s of every move). Under host I/O the first request flips it; only the chunks already in
-   * flight then finish at full speed.
-   */
-  private last = Number.NEGATIVE_INFINITY;
+  private last: number;
 
+  /**
+   * Busy for the first HOST_START_WATCH_MS only. Starting quiet let the first chunks of a move under
+   * host I/O go out at full speed (fio p99 4.2-4.6x the idle figure instead of 3.1-3.3x); a whole
+   * window busy cost a move of an idle volume 0.25 s at the busy rate.
+   */
   constructor(
     private readonly windowMs = HOST_BUSY_WINDOW_MS,
     private readonly now: () => number = () => performance.now(),
-  ) {}
+    startWatchMs = HOST_START_WATCH_MS,
+  ) {
+    this.last = now() - windowMs + startWatchMs;
+  }
 
   /** A host request arrived. */
   note(): void {

@@ -13,10 +13,12 @@ class FakeClockForThrottleTest {
 }
 
 describe('copy throttle: busy hosts', () => {
-  it('host activity is busy for a window after each request, and quiet before the first', () => {
+  it('host activity is busy for a window after each request, and for a short watch at the start', () => {
     const clock = new FakeClockForThrottleTest();
-    const hosts = new HostActivity(250, clock.now);
-    expect(hosts.busy).toBe(false); // an idle volume's move starts at full speed
+    const hosts = new HostActivity(250, clock.now, 50);
+    expect(hosts.busy).toBe(true); // until it has seen whether hosts use the volume
+    clock.t = 51;
+    expect(hosts.busy).toBe(false); // an idle volume's move goes to full speed after 50 ms
     clock.t = 300;
     expect(hosts.busy).toBe(false);
     hosts.note();
