@@ -42,6 +42,16 @@ describe('file backend', () => {
     expect(file.subarray(12345, 12345 + 4096).equals(small)).toBe(true);
   });
 
+  it('large writes issued together (queued one at a time for a file) all land where they were sent', async () => {
+    const writes = Array.from({ length: 12 }, (_, i) => backend.write(Buffer.alloc(MiB, i + 1), i * 2 * MiB));
+    await Promise.all(writes);
+    const file = await readFile(path);
+    for (let i = 0; i < 12; i++) {
+      const piece = file.subarray(i * 2 * MiB, i * 2 * MiB + MiB);
+      expect(piece.every((b) => b === i + 1)).toBe(true);
+    }
+  });
+
   it('zero() writes nothing where the data already reads as zero: the file stays sparse', async () => {
     const before = (await stat(path)).blocks;
     await backend.zero(0, 64 * MiB, { mayTrim: false });
