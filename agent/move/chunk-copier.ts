@@ -75,13 +75,22 @@ export async function copyRange(
   return dataBytes;
 }
 
-/** Bytes copied per request pair: a chunk is copied in pieces so little copy data queues ahead of host writes. */
-export const COPY_PIECE = 1024 * 1024;
+/**
+ * Bytes copied per request pair while hosts use the volume: a chunk is then copied in pieces so
+ * little copy data queues ahead of host writes (measured: p50 host write latency during a move 26 ms
+ * with whole 4 MiB requests, 19 us with 1 MiB pieces).
+ */
+export const BUSY_COPY_PIECE = 1024 * 1024;
+/**
+ * Bytes per request while hosts are quiet: fewer, larger requests cost both agents less per byte
+ * (a 2 GiB move, half zeroes, agent to agent over TLS-PSK: 3.5-4.0 s with 1 MiB pieces, 2.8-3.0 s
+ * with 4 MiB, and a quarter less CPU on each side).
+ */
+export const QUIET_COPY_PIECE = 4 * 1024 * 1024;
 
 /**
- * copyRange over a longer range in sequential pieces of COPY_PIECE: the chunk stays the unit of
- * locking and checkpoints, while the bytes in flight to the target stay small (measured: p50 host
- * write latency during a move 26 ms with whole 4 MiB requests, 19 us with 1 MiB pieces).
+ * copyRange over a longer range in sequential pieces of `pieceBytes`: the chunk stays the unit of
+ * locking and checkpoints, while the bytes in flight to the target stay as small as the caller needs.
  */
 export async function copyInPieces(
   source: BlockBackend,
@@ -89,11 +98,11 @@ export async function copyInPieces(
   offset: number,
   length: number,
   buffer: Buffer,
-  opts: CopyRangeOptions,
+  opts: CopyRangeOptions & { pieceBytes: number },
 ): Promise<number> {
   let sent = 0;
-  for (let at = offset; at < offset + length; at += COPY_PIECE) {
-    const piece = Math.min(COPY_PIECE, offset + length - at);
+  for (let at = offset; at < offset + length; at += opts.pieceBytes) {
+    const piece = Math.min(opts.pieceBytes, offset + length - at);
     sent += await copyRange(source, target, at, piece, buffer, opts);
   }
   return sent;

@@ -12,7 +12,7 @@ import { FerryError } from '../../shared/errors.js';
 import { type MirrorCoordinator, MirrorStage } from '../backend/mirror-stage.js';
 import { createLogger, type Logger } from '../log.js';
 import { Checkpointer } from './checkpointer.js';
-import { type CopyTarget, zeroRange } from './chunk-copier.js';
+import { BUSY_COPY_PIECE, type CopyTarget, QUIET_COPY_PIECE, zeroRange } from './chunk-copier.js';
 import { CopyFrontier } from './copy-frontier.js';
 import { type CopyEngineOptions, type ResolvedCopyOptions, resolveCopyOptions } from './copy-options.js';
 import { catchUpPass, copyPass, type PassContext, verifyPass } from './copy-passes.js';
@@ -323,6 +323,7 @@ export class CopyEngine implements MirrorCoordinator {
       signal: this.stopper.signal,
       targetReadsZero: this.targetReadsZero,
       sourceExtents: this.opts.sourceExtents,
+      pieceBytes: () => (this.hosts.busy ? BUSY_COPY_PIECE : QUIET_COPY_PIECE),
       gate: () => this.gate(),
       paused: () => this.gateKeeper.paused,
       stopping: () => this.abortRequested || this.stopRequested || this.fatal !== null,

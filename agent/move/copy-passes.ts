@@ -28,6 +28,8 @@ export interface PassContext {
   signal: AbortSignal;
   targetReadsZero: boolean;
   sourceExtents: boolean;
+  /** Bytes per request of the chunk about to be copied (smaller while hosts use the volume). */
+  pieceBytes(): number;
   /** Waits while paused; throws when the move is stopped. */
   gate(): Promise<void>;
   /** Paused right now (checked again after a throttle wait, so a pause takes effect at once). */
@@ -57,6 +59,7 @@ export function copyPass(ctx: PassContext): Promise<void> {
         const sent = await copyInPieces(ctx.source, ctx.target, offset, length, buffer, {
           targetReadsZero: ctx.targetReadsZero,
           sourceExtents: ctx.sourceExtents,
+          pieceBytes: ctx.pieceBytes(),
         });
         ctx.throttle.refund(length - sent);
         ctx.frontier.markCopied(chunk);
@@ -97,6 +100,7 @@ export function catchUpPass(ctx: PassContext): Promise<void> {
             sent += await copyInPieces(ctx.source, ctx.target, r.offset, r.length, buffer, {
               targetReadsZero: false,
               sourceExtents: ctx.sourceExtents,
+              pieceBytes: ctx.pieceBytes(),
             });
           }
         } catch (err) {
