@@ -37,6 +37,17 @@ function track(proc) {
   return proc;
 }
 
+/**
+ * FERRY_BENCH_PROFILE=front|back|both writes V8 CPU profiles of those agents into
+ * FERRY_BENCH_PROFILE_DIR (default ./artifacts/bench-profiles), to find where a move spends its time.
+ */
+function profileFlags(dir) {
+  const which = process.env.FERRY_BENCH_PROFILE;
+  if (!which || (which !== 'both' && !dir.endsWith(which))) return [];
+  const out = process.env.FERRY_BENCH_PROFILE_DIR ?? path.resolve('artifacts', 'bench-profiles');
+  return ['--cpu-prof', '--cpu-prof-dir', out, '--cpu-prof-name', `${path.basename(dir)}.cpuprofile`];
+}
+
 async function startAgent(dir) {
   await mkdir(dir, { recursive: true });
   const port = await freePort();
@@ -45,6 +56,7 @@ async function startAgent(dir) {
     spawn(
       process.execPath,
       [
+        ...profileFlags(dir),
         bundle,
         'serve',
         '--state-dir',
