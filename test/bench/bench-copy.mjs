@@ -224,13 +224,18 @@ async function main() {
 
     const dst = path.join(dir, 'dst.img');
     const refs = {};
-    for (const [name, tls] of [
-      ['plain', null],
-      ['tls-psk', pskFile],
+    // The reference gets the benefit of the doubt on a noisy machine: the best of a few runs (plain
+    // nbdcopy varied 0.96-4.3 s between runs here; it is over in a second or two).
+    for (const [name, tls, runs] of [
+      ['plain', null, 3],
+      ['tls-psk', pskFile, 1],
     ]) {
-      await rm(dst, { force: true });
-      await truncate(await open(dst, 'w').then((f) => f.close().then(() => dst)), SIZE);
-      refs[name] = await nbdcopy(src, dst, tls);
+      for (let i = 0; i < runs; i++) {
+        await rm(dst, { force: true });
+        await truncate(await open(dst, 'w').then((f) => f.close().then(() => dst)), SIZE);
+        const seconds = await nbdcopy(src, dst, tls);
+        refs[name] = Math.min(refs[name] ?? Number.POSITIVE_INFINITY, seconds);
+      }
     }
     await rm(dst, { force: true });
 
@@ -268,7 +273,7 @@ async function main() {
 
     const mbps = (s) => `${(SIZE / s / 1e6).toFixed(0)} MB/s`;
     const rows = [
-      ['nbdcopy, nbdkit -> nbdkit, plain', refs.plain],
+      ['nbdcopy, nbdkit -> nbdkit, plain (best of 3)', refs.plain],
       ['nbdcopy, nbdkit -> nbdkit, TLS-PSK', refs['tls-psk']],
       ['nbdcopy, file -> ferry agent, TLS-PSK', ceiling],
       ['ferry move, agent -> agent, TLS-PSK', alone.seconds],
@@ -276,7 +281,7 @@ async function main() {
     ];
     console.log('\n(a) copy');
     for (const [name, s] of rows)
-      console.log(`  ${name.padEnd(38)} ${s.toFixed(2).padStart(6)} s  ${mbps(s).padStart(10)}`);
+      console.log(`  ${name.padEnd(46)} ${s.toFixed(2).padStart(6)} s  ${mbps(s).padStart(10)}`);
     console.log(
       `  ferry vs nbdcopy plain:   ${(refs.plain / alone.seconds).toFixed(2)}x throughput (target >= 0.9x)`,
     );
