@@ -2,6 +2,7 @@
 // NBD port across restarts (a move's target URL names it), and kill -9 / restart are first-class.
 // Also: a PSK, fio (nbd engine) runs with crc32c verify, qemu-io pattern checks. stop() always cleans.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -122,6 +123,26 @@ export class MoveLab {
     return agent;
   }
 
+  /**
+   * The usual remote move: a front agent with vol1 (`volumeSize` of 0xab, pool pa) and a back agent
+   * with an empty LV pb/t1 of `targetSize` exported over TLS-PSK; `to` is what `move start` needs.
+   */
+  async remotePair(volumeSize = '256M', targetSize = volumeSize) {
+    const front = await this.agent('front');
+    const back = await this.agent('back');
+    await front.ctl('pool', 'add', 'pa', '--dir', `${front.dir}/pool`);
+    await back.ctl('pool', 'add', 'pb', '--dir', `${back.dir}/pool`);
+    await front.ctl('volume', 'create', 'vol1', '--size', volumeSize, '--pool', 'pa');
+    const vv = front.url('vol1');
+    await qemuIo(vv, `write -P 0xab 0 ${volumeSize}`);
+    await back.ctl('lv', 'create', 'pb', 't1', '--size', targetSize);
+    const key = randomBytes(32).toString('hex');
+    await back.ctl('lv', 'export', 'pb', 't1', '--psk-identity', 'move-t1', '--psk-key', key);
+    const target = back.url('pb/t1', 'nbds');
+    const to = ['--to', target, '--psk-identity', 'move-t1', '--psk-key', key];
+    return { front, back, vv, key, target, to };
+  }
+
   /** Safe to call twice; kills what is left and removes the temp dir. */
   async destroy(): Promise<void> {
     await Promise.allSettled(this.agents.map((a) => a.kill('SIGKILL')));
@@ -129,7 +150,6 @@ export class MoveLab {
   }
 }
 
-/** A volume as `ctl --json volume list` shows it. */
 /**
  * For a test file: returns a function that gives each test a fresh lab, destroyed after that test
  * (agents killed, folder removed) even when it fails.
@@ -146,6 +166,7 @@ export function moveLabPerTest(): () => MoveLab {
   };
 }
 
+/** A volume as `ctl --json volume list` shows it. */
 export interface VolumeJson {
   name: string;
   epoch: number;

@@ -22,20 +22,9 @@ const MiB = 1024 * 1024;
 const run = promisify(execFile);
 const newLab = moveLabPerTest();
 
-/** Front with vol1 (256 MiB of 0xab), back with an exported empty LV pb/t1; returns the move args. */
-async function twoAgents(targetSize = '256M') {
-  const lab = newLab();
-  const front = await lab.agent('front');
-  const back = await lab.agent('back');
-  await front.ctl('pool', 'add', 'pa', '--dir', `${front.dir}/pool`);
-  await back.ctl('pool', 'add', 'pb', '--dir', `${back.dir}/pool`);
-  await front.ctl('volume', 'create', 'vol1', '--size', '256M', '--pool', 'pa');
-  await qemuIo(front.url('vol1'), 'write -P 0xab 0 256M');
-  await back.ctl('lv', 'create', 'pb', 't1', '--size', targetSize);
-  const key = randomBytes(32).toString('hex');
-  await back.ctl('lv', 'export', 'pb', 't1', '--psk-identity', 'move-t1', '--psk-key', key);
-  const to = ['--to', back.url('pb/t1', 'nbds'), '--psk-identity', 'move-t1', '--psk-key', key];
-  return { front, back, key, to };
+/** Front with vol1 (256 MiB of 0xab), back with an exported empty LV pb/t1. */
+function twoAgents(targetSize = '256M') {
+  return newLab().remotePair('256M', targetSize);
 }
 
 async function volume(front: LabAgent): Promise<VolumeJson> {

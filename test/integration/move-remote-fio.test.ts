@@ -2,7 +2,6 @@
 // fio writes to it; the target agent is killed (-9) mid-copy and comes back. fio sees no error, the
 // move reports degraded, then completes; the mapping is the target with epoch + 1, and fio's
 // verify pass and the known data check out through the vv.
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   fio,
@@ -18,32 +17,16 @@ const newLab = moveLabPerTest();
 
 describe('move to another agent under fio', () => {
   it('survives kill -9 of the target agent mid-copy and ends on the target with epoch + 1', async () => {
-    const lab = newLab();
-    const front = await lab.agent('front');
-    const back = await lab.agent('back');
-    await front.ctl('pool', 'add', 'pa', '--dir', `${front.dir}/pool`);
-    await back.ctl('pool', 'add', 'pb', '--dir', `${back.dir}/pool`);
-    await front.ctl('volume', 'create', 'vol1', '--size', '256M', '--pool', 'pa');
-    const vv = front.url('vol1');
-    await qemuIo(vv, 'write -P 0xab 0 256M');
-    await back.ctl('lv', 'create', 'pb', 't1', '--size', '256M');
-    const key = randomBytes(32).toString('hex');
-    await back.ctl('lv', 'export', 'pb', 't1', '--psk-identity', 'move-t1', '--psk-key', key);
+    const { front, back, vv, target, to } = await newLab().remotePair('256M');
 
     // fio writes 32 MiB at 8 MiB/s (4 s) for the whole copy, crc32c headers for the verify pass.
     const job = fioArgs(vv, '64M', '32M');
     const writing = fio([...job, '--do_verify=0', '--rate=8m']);
-    const target = back.url('pb/t1', 'nbds');
     const started = await front.ctl<MoveJson>(
       'move',
       'start',
       'vol1',
-      '--to',
-      target,
-      '--psk-identity',
-      'move-t1',
-      '--psk-key',
-      key,
+      ...to,
       '--throttle',
       '48M',
       // The copy must pass fio's region while fio writes (mirrored writes to a dying target), not

@@ -57,23 +57,12 @@ async function stopCleanly(agent: LabAgent): Promise<void> {
   expect(gone, `${agent.name} still running 10 s after it logged a clean stop`).toBe(true);
 }
 
-/** Front with vol1 (16 MiB of 0xab), back with an exported LV pb/t1; returns the `--to` args. */
+/** Front with vol1 (16 MiB of 0xab), back with an exported LV pb/t1. */
 async function twoAgents() {
-  const lab = newLab();
-  const front = await lab.agent('front');
-  const back = await lab.agent('back');
-  await front.ctl('pool', 'add', 'pa', '--dir', `${front.dir}/pool`);
-  await back.ctl('pool', 'add', 'pb', '--dir', `${back.dir}/pool`);
-  await front.ctl('volume', 'create', 'vol1', '--size', '16M', '--pool', 'pa');
-  await qemuIo(front.url('vol1'), 'write -P 0xab 0 16M');
-  await back.ctl('lv', 'create', 'pb', 't1', '--size', '16M');
-  const key = randomBytes(32).toString('hex');
-  await back.ctl('lv', 'export', 'pb', 't1', '--psk-identity', 'move-t1', '--psk-key', key);
-  const target = back.url('pb/t1', 'nbds');
-  const to = ['--to', target, '--psk-identity', 'move-t1', '--psk-key', key];
+  const pair = await newLab().remotePair('16M');
   // Slow enough (1 MiB/s in 1 MiB chunks) to look at the state dir and restart mid-copy.
   const slow = ['--chunk', '1M', '--throttle', '1M'];
-  return { front, back, target, to, slow };
+  return { ...pair, slow };
 }
 
 describe('what an ended move leaves behind', () => {
