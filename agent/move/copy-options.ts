@@ -15,7 +15,7 @@ import {
   type MoveProgress,
 } from './move-types.js';
 import type { TargetLane } from './target-link.js';
-import type { CopyRate } from './throttle.js';
+import { type CopyRate, isCopyRate } from './throttle.js';
 
 /** Given by the engine to the cutover hook, which the volume layer implements. */
 export interface CutoverStep {
@@ -157,7 +157,7 @@ export function resolveCopyOptions(opts: CopyEngineOptions): ResolvedCopyOptions
 }
 
 function checkedRate(what: string, rate: CopyRate): CopyRate {
-  if (rate !== null && !(Number.isFinite(rate) && rate >= 0)) {
+  if (!isCopyRate(rate)) {
     throw new FerryError('ERR_INVALID_ARGUMENT', `${what} ${rate} is not a rate: use bytes per second >= 0`);
   }
   return rate;

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { FerryError } from '../../shared/errors.js';
 import { mappingSchema } from '../../shared/rpc/common.js';
-import { MOVE_PHASES, type MoveCheckpoint, type MovePhase } from './move-types.js';
+import { DEFAULT_BUSY_THROTTLE, MOVE_PHASES, type MoveCheckpoint, type MovePhase } from './move-types.js';
 
 /** The part of the agent's StateStore a journal needs. read() of a missing document: undefined or null. */
 export interface JsonDocumentStore {
@@ -44,8 +44,8 @@ export const moveRecordSchema = z.object({
     chunkSize: z.number().int().positive(),
     parallel: z.number().int().positive(),
     throttle: z.number().nonnegative().nullable(),
-    /** Absent in journals from before the busy-hosts cap: the default applies. */
-    busyThrottle: z.number().nonnegative().nullable().optional(),
+    /** Absent in journals from before the busy-hosts cap: they get the default when read. */
+    busyThrottle: z.number().nonnegative().nullable().default(DEFAULT_BUSY_THROTTLE),
     verify: z.boolean(),
     keepSource: z.boolean(),
     targetReadsZero: z.boolean(),
@@ -107,7 +107,7 @@ export class MoveJournal {
   /** Writes a new record; refuses an id that already has one. */
   static async create(
     store: JsonDocumentStore,
-    init: Omit<MoveRecord, 'version' | 'createdAt' | 'updatedAt' | 'finishedAt'>,
+    init: Omit<z.input<typeof moveRecordSchema>, 'version' | 'createdAt' | 'updatedAt' | 'finishedAt'>,
   ): Promise<MoveJournal> {
     const name = moveDocumentName(init.id);
     if ((await store.read(name)) != null) {

@@ -13,7 +13,7 @@ import { CopyEngine, type MoveOutcome } from './copy-engine.js';
 import type { CutoverHook } from './copy-options.js';
 import { DirtyMap } from './dirty-map.js';
 import type { MoveJournal } from './move-journal.js';
-import { DEFAULT_BUSY_THROTTLE, type MoveProgress } from './move-types.js';
+import type { MoveProgress } from './move-types.js';
 import type { TargetLane } from './target-link.js';
 
 export interface MoveSessionDeps {
@@ -221,7 +221,7 @@ function publicOptions(o: MoveJournal['record']['options']): MoveInfo['options']
   return {
     chunkSize: o.chunkSize,
     throttle: o.throttle,
-    busyThrottle: o.busyThrottle === undefined ? DEFAULT_BUSY_THROTTLE : o.busyThrottle,
+    busyThrottle: o.busyThrottle,
     verify: o.verify,
     keepSource: o.keepSource,
   };

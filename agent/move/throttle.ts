@@ -103,8 +103,13 @@ export class CopyThrottle {
   }
 }
 
+/** null, or a finite number of bytes per second >= 0 (0: unlimited). */
+export function isCopyRate(rate: CopyRate): boolean {
+  return rate === null || (Number.isFinite(rate) && rate >= 0);
+}
+
 function checkRate(rate: CopyRate): void {
-  if (rate !== null && (!Number.isFinite(rate) || rate < 0)) {
+  if (!isCopyRate(rate)) {
     throw new RangeError(`throttle rate must be a positive number of bytes per second, got ${rate}`);
   }
 }

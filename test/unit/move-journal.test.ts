@@ -1,6 +1,7 @@
 // The move's durable record, and what the engine does when it cannot be written.
 import { describe, expect, it } from 'vitest';
 import { initialCheckpoint, MoveJournal, moveDocumentName } from '../../agent/move/move-journal.js';
+import { DEFAULT_BUSY_THROTTLE } from '../../agent/move/move-types.js';
 import { FerryError } from '../../shared/errors.js';
 import { MemoryJsonStore, makeEngine, randomWriter } from '../helpers/move-harness.js';
 import { patternBuffer, TestMemoryBackend } from '../helpers/test-memory-backend.js';
@@ -40,6 +41,22 @@ describe('move journal', () => {
     await again!.saveCheckpoint({ ...again!.record.checkpoint, phase: 'done' });
     expect((await MoveJournal.load(store, 'mv-1'))?.record.finishedAt).toMatch(/^\d{4}-/);
     expect(await MoveJournal.load(store, 'mv-2')).toBeUndefined();
+  });
+
+  it('gives a journal from before the busy-hosts cap the default cap, and keeps a chosen one', async () => {
+    const store = new MemoryJsonStore();
+    await MoveJournal.create(store, newRecord('mv-old'));
+    const old = JSON.parse(store.docs.get(moveDocumentName('mv-old'))!);
+    delete old.options.busyThrottle; // as an older agent wrote it
+    store.docs.set(moveDocumentName('mv-old'), JSON.stringify(old));
+    expect((await MoveJournal.load(store, 'mv-old'))?.record.options.busyThrottle).toBe(
+      DEFAULT_BUSY_THROTTLE,
+    );
+    await MoveJournal.create(store, {
+      ...newRecord('mv-off'),
+      options: { ...newRecord().options, busyThrottle: null },
+    });
+    expect((await MoveJournal.load(store, 'mv-off'))?.record.options.busyThrottle).toBeNull();
   });
 
   it('refuses a duplicate id, a bad id and a damaged record with clear errors', async () => {

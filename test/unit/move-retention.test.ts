@@ -64,6 +64,7 @@ function fields(id: string, remote = true) {
       chunkSize: 4 * MiB,
       parallel: 4,
       throttle: null,
+      busyThrottle: null,
       verify: false,
       keepSource: false,
       targetReadsZero: false,
