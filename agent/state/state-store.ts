@@ -82,28 +82,12 @@ export class StateStore {
 
   /** Names of the documents whose name starts with `prefix`, sorted. */
   async list(prefix = ''): Promise<string[]> {
-    const entries = await readdir(this.dir);
-    return entries
-      .filter((f) => f.endsWith('.json') && f.startsWith(prefix))
-      .map((f) => f.slice(0, -'.json'.length))
-      .filter((name) => DOC_NAME.test(name))
-      .sort();
+    return namesIn(await readdir(this.dir), '.json', prefix);
   }
 
   /** Names of the secrets whose name starts with `prefix`, sorted. */
   async listSecrets(prefix = ''): Promise<string[]> {
-    let entries: string[];
-    try {
-      entries = await readdir(join(this.dir, SECRETS_DIR));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw err;
-    }
-    return entries
-      .filter((f) => f.endsWith('.key') && f.startsWith(prefix))
-      .map((f) => f.slice(0, -'.key'.length))
-      .filter((name) => DOC_NAME.test(name))
-      .sort();
+    return namesIn(await readdir(join(this.dir, SECRETS_DIR)), '.key', prefix);
   }
 
   async writeSecret(name: string, data: Buffer): Promise<void> {
@@ -168,4 +152,13 @@ function checkName(kind: string, name: string): void {
   if (!DOC_NAME.test(name)) {
     throw new FerryError('ERR_INVALID_NAME', `invalid state ${kind} name ${JSON.stringify(name)}`);
   }
+}
+
+/** The valid names among a folder's `entries` with this suffix and prefix, suffix removed, sorted. */
+function namesIn(entries: string[], suffix: string, prefix: string): string[] {
+  return entries
+    .filter((f) => f.endsWith(suffix) && f.startsWith(prefix))
+    .map((f) => f.slice(0, -suffix.length))
+    .filter((name) => DOC_NAME.test(name))
+    .sort();
 }
