@@ -64,11 +64,13 @@ function control(
   };
 }
 
+const MOVE_USAGE =
+  'ferry move VOLUME --to APPLIANCE/POOL [--throttle RATE] [--busy-throttle RATE] [--verify] [--keep-source] [--detach]';
+
 export const moveCommands: Command[] = [
   {
     path: ['move'],
-    usage:
-      'ferry move VOLUME --to APPLIANCE/POOL [--throttle RATE] [--busy-throttle RATE] [--verify] [--keep-source] [--detach]',
+    usage: MOVE_USAGE,
     summary: 'move a volume online to another pool, usually on another appliance',
     args: ['VOLUME'],
     options: {
@@ -80,14 +82,12 @@ export const moveCommands: Command[] = [
       detach: { type: 'boolean' },
     },
     async run(ctx, inv) {
-      const usage =
-        'ferry move VOLUME --to APPLIANCE/POOL [--throttle RATE] [--busy-throttle RATE] [--verify] [--keep-source] [--detach]';
       const core = await ctx.core();
       const throttle = str(inv, 'throttle');
       const busyThrottle = str(inv, 'busy-throttle');
       const move = await core.moves.start({
         volume: inv.positionals[0],
-        to: parsePoolRef(requireStr(inv, 'to', usage)),
+        to: parsePoolRef(requireStr(inv, 'to', MOVE_USAGE)),
         throttleBps: throttle ? parseRate(throttle) : null,
         ...(busyThrottle !== undefined ? { busyThrottleBps: parseRate(busyThrottle) } : {}),
         verify: inv.values.verify === true,
