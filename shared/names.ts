@@ -43,6 +43,12 @@ export function parseSize(text: string): number {
   return Math.round(bytes);
 }
 
+/** A rate in bytes per second: '50M', '1.5G', '100M/s'; '0' or 'none' for no limit (0). */
+export function parseRate(text: string): number {
+  if (text === '0' || text === 'none') return 0;
+  return parseSize(text.replace(/\/s$/i, ''));
+}
+
 export function formatSize(bytes: number): string {
   const units = ['B', 'K', 'M', 'G', 'T', 'P'];
   let value = bytes;

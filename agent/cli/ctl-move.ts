@@ -2,7 +2,7 @@
 // LV exports a move's target agent serves to its peers: lv export, lv unexport, lv exports.
 
 import { FerryError } from '../../shared/errors.js';
-import { formatSizeApprox, parseSize, validateName } from '../../shared/names.js';
+import { formatSizeApprox, parseRate, parseSize, validateName } from '../../shared/names.js';
 import { describeMapping } from '../../shared/rpc/common.js';
 import {
   lvExport,
@@ -51,12 +51,6 @@ export function parseMoveTarget(args: ParsedArgs, usage: string): MoveTarget {
     );
   }
   return { kind: 'local', pool: validateName('pool', parts[0]), lv: validateName('LV', parts[1]) };
-}
-
-/** 50M, 1.5G, 100M/s: bytes per second; 0 or 'none' for no limit. */
-export function parseRate(text: string): number {
-  if (text === '0' || text === 'none') return 0;
-  return parseSize(text.replace(/\/s$/i, ''));
 }
 
 function describeMove(m: MoveInfo): string {

@@ -98,9 +98,3 @@ export function parsePoolRef(text: string, what = 'target'): { appliance: string
     );
   return { appliance: m[1], pool: m[2] };
 }
-
-/** '50M' per second, '1G/s', or bytes per second; '0' or 'none' for no limit. */
-export function parseRate(text: string): number {
-  if (text === '0' || text === 'none') return 0;
-  return parseSize(text.replace(/\/s$/i, ''));
-}

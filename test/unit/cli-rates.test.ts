@@ -1,6 +1,6 @@
 // Rates as admins type them, for ferry move --throttle / --busy-throttle.
 import { describe, expect, it } from 'vitest';
-import { parseRate } from '../../main/cli/cli-args.js';
+import { parseRate } from '../../shared/names.js';
 
 describe('ferry: rates', () => {
   it('reads sizes per second, and 0 or none as no limit', () => {

@@ -2,9 +2,9 @@
 // orchestrated online moves, followed with a progress bar on a terminal or JSON lines with --json.
 import type { Move } from '../../../shared/bridge/model.js';
 import { FerryError } from '../../../shared/errors.js';
-import { formatSizeApprox } from '../../../shared/names.js';
+import { formatSizeApprox, parseRate } from '../../../shared/names.js';
 import type { ConsoleCore } from '../../core/console/console-core.js';
-import { parsePoolRef, parseRate, requireStr, str } from '../cli-args.js';
+import { parsePoolRef, requireStr, str } from '../cli-args.js';
 import type { CliContext, Command } from '../cli-context.js';
 import { age, table } from '../cli-output.js';
 import { ProgressLine } from '../progress-bar.js';
