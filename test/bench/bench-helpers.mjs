@@ -2,6 +2,8 @@
 // timing. Benchmarks are plain Node scripts (no build step), so this is plain JavaScript too.
 
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import net from 'node:net';
 
 /** The value after --NAME on the command line, or `fallback`. */
@@ -26,21 +28,13 @@ export async function freePort() {
   return port;
 }
 
-/** Resolves once something accepts connections on 127.0.0.1:PORT (10 s at most). */
-export async function waitPort(port) {
+/** Resolves once `file` exists (10 s at most). */
+async function waitFile(file) {
   for (let i = 0; i < 200; i++) {
-    const ok = await new Promise((r) => {
-      const s = net.connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        r(true);
-      });
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
+    if (existsSync(file)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`nothing listens on ${port}`);
+  throw new Error(`${file} did not appear`);
 }
 
 /**
@@ -49,18 +43,22 @@ export async function waitPort(port) {
  */
 export async function startNbdkit(file, pskFile, onSpawn = () => {}) {
   const port = await freePort();
-  const args = ['-f', '-p', String(port), '-i', '127.0.0.1'];
+  // nbdkit writes its pid file once it accepts connections: probing the port instead made it log a
+  // "connection reset" error for each probe, in the middle of the benchmark's table.
+  const pidFile = `${file}.nbdkit-${port}.pid`;
+  const args = ['-f', '-p', String(port), '-i', '127.0.0.1', '-P', pidFile];
   if (pskFile) args.push('--tls=require', `--tls-psk=${pskFile}`);
   args.push('file', file);
   const proc = spawn('nbdkit', args, { stdio: ['ignore', 'ignore', 'inherit'] });
   onSpawn(proc);
-  await waitPort(port);
+  await waitFile(pidFile);
   return {
     port,
     stop: () =>
       new Promise((resolve) => {
-        if (proc.exitCode !== null) return resolve();
-        proc.once('exit', resolve);
+        const done = () => rm(pidFile, { force: true }).then(resolve);
+        if (proc.exitCode !== null) return done();
+        proc.once('exit', done);
         proc.kill('SIGTERM');
       }),
   };
