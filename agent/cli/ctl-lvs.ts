@@ -16,7 +16,11 @@ export const lvCommands: CtlCommand[] = [
     async run({ args, params: [pool, name], client, usage }) {
       const size = parseSize(requireOption(args, 'size', usage));
       const lv = await client.call(lvCreate, { pool, name, size });
-      return { json: lv, human: `LV ${pool}/${name} created: ${tableSize(lv.size)} at ${lv.path}\n` };
+      const zeroes = lv.readsAsZero ? ' (reads as zeroes until written)' : '';
+      return {
+        json: lv,
+        human: `LV ${pool}/${name} created: ${tableSize(lv.size)} at ${lv.path}${zeroes}\n`,
+      };
     },
   },
   {

@@ -35,7 +35,7 @@ export function parseMoveTarget(args: ParsedArgs, usage: string): MoveTarget {
         '--psk-key must be 32 to 128 hex digits (openssl rand -hex 32)',
       );
     }
-    return { kind: 'remote', url: to, pskIdentity, pskKey };
+    return { kind: 'remote', url: to, pskIdentity, pskKey, ...readsAsZeroClaim(args) };
   }
   if (/^[a-z+]+:\/\//i.test(to)) {
     throw new FerryError(
@@ -50,7 +50,16 @@ export function parseMoveTarget(args: ParsedArgs, usage: string): MoveTarget {
       `--to ${JSON.stringify(to)}: use POOL/LV or nbds://HOST:PORT/EXPORT`,
     );
   }
-  return { kind: 'local', pool: validateName('pool', parts[0]), lv: validateName('LV', parts[1]) };
+  return {
+    kind: 'local',
+    pool: validateName('pool', parts[0]),
+    lv: validateName('LV', parts[1]),
+    ...readsAsZeroClaim(args),
+  };
+}
+
+function readsAsZeroClaim(args: ParsedArgs): { readsAsZero?: true } {
+  return args.values['target-is-zero'] === true ? { readsAsZero: true } : {};
 }
 
 function describeMove(m: MoveInfo): string {
@@ -93,8 +102,9 @@ export const moveCommands: CtlCommand[] = [
     words: ['move', 'start'],
     positionals: ['VOLUME'],
     synopsis:
-      '(--to POOL/LV | --to nbds://HOST:PORT/EXPORT --psk-identity ID --psk-key HEX) [--chunk SIZE] [--throttle RATE] [--busy-throttle RATE] [--verify] [--keep-source] [--epoch N]',
-    summary: 'move a volume to another LV while hosts keep using it; prints the move id',
+      '(--to POOL/LV | --to nbds://HOST:PORT/EXPORT --psk-identity ID --psk-key HEX) [--chunk SIZE] [--throttle RATE] [--busy-throttle RATE] [--target-is-zero] [--verify] [--keep-source] [--epoch N]',
+    summary:
+      'move a volume to another LV while hosts keep using it; prints the move id. --target-is-zero: the target LV was just created and reads as zeroes, so zero regions are not sent (a wrong claim leaves old bytes where the volume has zeroes)',
     options: {
       to: { type: 'string' },
       'psk-identity': { type: 'string' },
@@ -102,6 +112,7 @@ export const moveCommands: CtlCommand[] = [
       chunk: { type: 'string' },
       throttle: { type: 'string' },
       'busy-throttle': { type: 'string' },
+      'target-is-zero': { type: 'boolean' },
       verify: { type: 'boolean' },
       'keep-source': { type: 'boolean' },
       epoch: { type: 'string' },

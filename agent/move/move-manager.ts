@@ -274,7 +274,7 @@ export class MoveManager {
       });
       return {
         target: { backend, reopen: opener, pskKey },
-        fresh: false,
+        fresh: target.readsAsZero === true,
         undo: () => this.deps.store.removeSecret(movePskSecretName(id)),
       };
     }
@@ -290,8 +290,9 @@ export class MoveManager {
         `LV ${target.pool}/${target.lv} is mapped by volume ${user.name}`,
       );
     let created = false;
+    let fresh = target.readsAsZero === true;
     if (!pools.lookupLv(target.pool, target.lv)) {
-      await pools.createLv(target.pool, target.lv, size);
+      fresh = (await pools.createLv(target.pool, target.lv, size)).readsAsZero;
       created = true;
     }
     const mapping: Mapping = { kind: 'local', pool: target.pool, lv: target.lv };
@@ -300,7 +301,6 @@ export class MoveManager {
     };
     try {
       const backend = await volumes.openChain(mapping);
-      const fresh = created && !pools.lookupLv(target.pool, target.lv)?.isBlockDevice;
       return { target: { backend, reopen: () => volumes.openChain(mapping) }, fresh, undo };
     } catch (err) {
       await undo();

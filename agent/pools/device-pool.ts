@@ -12,6 +12,7 @@ type DevicePoolRecord = Extract<PoolRecord, { kind: 'device' }>;
 
 export class DevicePool implements Pool {
   readonly isBlockDevice = true;
+  readonly newLvsReadAsZero = false;
 
   constructor(readonly record: DevicePoolRecord) {}
 

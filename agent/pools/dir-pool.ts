@@ -15,6 +15,7 @@ type DirPoolRecord = Extract<PoolRecord, { kind: 'dir' }>;
 
 export class DirPool implements Pool {
   readonly isBlockDevice = false;
+  readonly newLvsReadAsZero = true;
 
   constructor(readonly record: DirPoolRecord) {}
 

@@ -6,7 +6,7 @@
 // addDeleteGuard(fn) lets a module (the move engine) veto deleting an LV it uses.
 
 import { FerryError } from '../../shared/errors.js';
-import type { LvInfo } from '../../shared/rpc/lvs.js';
+import type { CreatedLv, LvInfo } from '../../shared/rpc/lvs.js';
 import type { PoolInfo } from '../../shared/rpc/pools.js';
 import type { Logger } from '../log.js';
 import type { EventBus } from '../rpc/event-bus.js';
@@ -119,10 +119,15 @@ export class PoolService {
     this.events.publish({ type: 'pool.removed', pool: name });
   }
 
-  async createLv(poolName: string, name: string, size: number): Promise<LvInfo> {
+  async createLv(
+    poolName: string,
+    name: string,
+    size: number,
+  ): Promise<CreatedLv & { readsAsZero: boolean }> {
     const lv = await this.inventory.transaction((draft) => this.createLvInDraft(draft, poolName, name, size));
     this.events.publish({ type: 'lv.created', pool: poolName, lv: name, size: lv.size });
-    return this.describeLv(lv, this.inventory.snapshot());
+    const info = await this.describeLv(lv, this.inventory.snapshot());
+    return { ...info, readsAsZero: this.pool(poolName).newLvsReadAsZero };
   }
 
   /**

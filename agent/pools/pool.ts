@@ -22,6 +22,11 @@ export interface Pool {
   readonly record: PoolRecord;
   /** LVs of this pool are block devices (vs regular files). */
   readonly isBlockDevice: boolean;
+  /**
+   * A new LV reads as zeroes until written (a new sparse file). A move into such an LV skips the
+   * source's zero regions instead of sending them; a device keeps whatever it held before.
+   */
+  readonly newLvsReadAsZero: boolean;
   /** Checks the pool's backing store is there and usable (at `pool add` and at start). */
   validate(): Promise<void>;
   usage(lvs: readonly LvRecord[]): Promise<PoolUsage>;

@@ -17,10 +17,18 @@ export const lvInfoSchema = z.object({
 });
 export type LvInfo = z.infer<typeof lvInfoSchema>;
 
+/**
+ * A new LV: `readsAsZero` when it reads as zeroes until written (a new sparse file of a dir pool),
+ * which lets a move into it skip the source's zero regions (move.start's `readsAsZero` target flag).
+ * Absent from older agents: then nothing is known about its content.
+ */
+export const createdLvSchema = lvInfoSchema.extend({ readsAsZero: z.boolean().optional() });
+export type CreatedLv = z.infer<typeof createdLvSchema>;
+
 export const lvCreate = defineMethod(
   'lv.create',
   z.strictObject({ pool: nameSchema, name: nameSchema, size: sizeSchema }),
-  lvInfoSchema,
+  createdLvSchema,
 );
 
 export const lvList = defineMethod(

@@ -25,9 +25,18 @@ export const pskKeyHexSchema = z
   .string()
   .regex(/^([0-9a-fA-F]{2}){16,64}$/, { error: 'must be 32 to 128 hex digits' });
 
+/**
+ * The caller created the target LV for this move and it reads as zeroes (lv.create said so): the
+ * copy skips the source's zero regions instead of sending them. Like nbdcopy's --target-is-zero, a
+ * wrong claim leaves old bytes where the volume has zeroes. An LV the agent creates itself for a
+ * local target needs no claim. The agent forgets it when the move resumes or the target fails, as
+ * it cannot tell what the target holds then.
+ */
+const targetReadsAsZeroSchema = z.boolean().optional();
+
 export const moveTargetSchema = z.discriminatedUnion('kind', [
-  localMappingSchema,
-  remoteMappingSchema.extend({ pskKey: pskKeyHexSchema }),
+  localMappingSchema.extend({ readsAsZero: targetReadsAsZeroSchema }),
+  remoteMappingSchema.extend({ pskKey: pskKeyHexSchema, readsAsZero: targetReadsAsZeroSchema }),
 ]);
 export type MoveTarget = z.infer<typeof moveTargetSchema>;
 

@@ -182,9 +182,10 @@ async function fioLatency(url, seconds) {
   };
 }
 
-async function moveAndWait(front, volume, to, key) {
+async function moveAndWait(front, volume, to, key, targetIsZero) {
   const started = performance.now();
   const chunk = [
+    ...(targetIsZero ? ['--target-is-zero'] : []),
     ...(CHUNK ? ['--chunk', CHUNK] : []),
     ...(THROTTLE ? ['--throttle', THROTTLE] : []),
     ...(BUSY_THROTTLE ? ['--busy-throttle', BUSY_THROTTLE] : []),
@@ -244,11 +245,15 @@ async function main() {
     await front.ctl('pool', 'add', 'pa', '--dir', path.join(dir, 'front', 'pool'));
     await back.ctl('pool', 'add', 'pb', '--dir', path.join(dir, 'back', 'pool'));
     const volumes = ['vol1', 'vol2'];
+    // As the console does: a target LV that lv create says reads as zeroes is claimed so at move
+    // start (FERRY_BENCH_SEND_ZEROES=1 sends the zero half anyway, to see what that costs).
+    const targetIsZero = {};
     for (const v of volumes) {
       await front.ctl('volume', 'create', v, '--size', String(SIZE), '--pool', 'pa');
       // The same data as nbdcopy's source, as sparse (into the file the agent has open).
       await run('cp', ['--sparse=always', src, path.join(dir, 'front', 'pool', `${v}.img`)]);
-      await back.ctl('lv', 'create', 'pb', v, '--size', String(SIZE));
+      const lv = await back.ctl('lv', 'create', 'pb', v, '--size', String(SIZE));
+      targetIsZero[v] = lv.readsAsZero === true && process.env.FERRY_BENCH_SEND_ZEROES !== '1';
       await back.ctl('lv', 'export', 'pb', v, '--psk-identity', `bench-${v}`, '--psk-key', key);
     }
     // The receiving agent with another client: nbdcopy writes the same file into a Ferry LV export
@@ -264,9 +269,9 @@ async function main() {
     await rm(src, { force: true });
 
     // (a) the move alone; (b) fio latency without, then with a move running; (c) cutover pauses.
-    const alone = await moveAndWait(front, 'vol1', back.url('pb/vol1', 'nbds'), key);
+    const alone = await moveAndWait(front, 'vol1', back.url('pb/vol1', 'nbds'), key, targetIsZero.vol1);
     const quiet = await fioLatency(front.url('vol2'), FIO_SECONDS);
-    const moving = moveAndWait(front, 'vol2', back.url('pb/vol2', 'nbds'), key);
+    const moving = moveAndWait(front, 'vol2', back.url('pb/vol2', 'nbds'), key, targetIsZero.vol2);
     const busy = await fioLatency(front.url('vol2'), Math.min(FIO_SECONDS, Math.max(1, alone.seconds * 0.8)));
     const underLoad = await moving;
     front.stop();

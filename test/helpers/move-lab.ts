@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach } from 'vitest';
+import type { CreatedLv } from '../../shared/rpc/lvs.js';
 import { copyAgentBundle } from './agent-bundle.js';
 
 const run = promisify(execFile);
@@ -135,12 +136,12 @@ export class MoveLab {
     await front.ctl('volume', 'create', 'vol1', '--size', volumeSize, '--pool', 'pa');
     const vv = front.url('vol1');
     await qemuIo(vv, `write -P 0xab 0 ${volumeSize}`);
-    await back.ctl('lv', 'create', 'pb', 't1', '--size', targetSize);
+    const targetLv = await back.ctl<CreatedLv>('lv', 'create', 'pb', 't1', '--size', targetSize);
     const key = randomBytes(32).toString('hex');
     await back.ctl('lv', 'export', 'pb', 't1', '--psk-identity', 'move-t1', '--psk-key', key);
     const target = back.url('pb/t1', 'nbds');
     const to = ['--to', target, '--psk-identity', 'move-t1', '--psk-key', key];
-    return { front, back, vv, key, target, to };
+    return { front, back, vv, key, target, to, targetLv };
   }
 
   /** Safe to call twice; kills what is left and removes the temp dir. */

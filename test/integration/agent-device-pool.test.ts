@@ -73,6 +73,19 @@ describe('device pool', () => {
     expect(again.code).toBe(4);
     expect(again.stderr).toMatch(/already belongs to pool dp/);
 
+    // A device keeps what it held: its new LV is not said to read as zeroes, so a move into it
+    // writes the volume's zero regions.
+    const raw = await agent.ctl<{ path: string; readsAsZero?: boolean }>(
+      'lv',
+      'create',
+      'dp',
+      'raw',
+      '--size',
+      '8M',
+    );
+    expect(raw).toMatchObject({ path: small, readsAsZero: false });
+    await agent.ctl('lv', 'delete', 'dp', 'raw');
+
     execFileSync('qemu-io', ['-f', 'raw', '-c', 'write -P 0x3c 1M 64k', '-c', 'flush', agent.nbdUrl('big')]);
     const fd = openSync(large, 'r');
     const back = Buffer.alloc(64 * 1024);

@@ -98,11 +98,13 @@ export class MoveOrchestrator {
     const targetLink = await this.links.get(target.name);
     let created = false;
     try {
-      await targetLink.call(lvCreate, { pool: to.pool, name: to.lv, size: volume.sizeBytes });
+      const lv = await targetLink.call(lvCreate, { pool: to.pool, name: to.lv, size: volume.sizeBytes });
       created = true;
+      // Nothing but this move writes the new LV (a remote one is exported under this move's own key).
+      const readsAsZero = lv.readsAsZero === true;
       let destination: MoveTarget;
       if (target.id === front.id) {
-        destination = { kind: 'local', pool: to.pool, lv: to.lv };
+        destination = { kind: 'local', pool: to.pool, lv: to.lv, readsAsZero };
       } else {
         const pskIdentity = `ferry-move-${stored.id.slice(0, 8)}`;
         const pskKey = randomBytes(32).toString('hex');
@@ -112,6 +114,7 @@ export class MoveOrchestrator {
           url: `nbds://${nbdAddressOf(target)}/${lvExportName(to.pool, to.lv)}`,
           pskIdentity,
           pskKey,
+          readsAsZero,
         };
       }
       const frontLink = await this.links.get(front.name);
