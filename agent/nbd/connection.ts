@@ -10,15 +10,17 @@ import { HandshakeAbort, type HandshakeConnection } from './handshake-context.js
 import { negotiateNewstyle } from './handshake-newstyle.js';
 import { HandshakeReader, StreamClosedError } from './handshake-reader.js';
 import { ReplyWriter } from './reply-writer.js';
+import { readIntoReusedBuffer } from './socket-read-buffer.js';
 import { acceptTlsPsk } from './tls-psk.js';
 import { Transmission, type TransmissionEnd } from './transmission.js';
-import { rebindWithReadBuffer } from './transmission-socket.js';
 import { TxFlag } from './wire.js';
 
 /** Refusals logged per connection before the rest are counted silently (a flood stays one screen). */
 const MAX_LOGGED_REFUSALS = 20;
 /** How long a soft close waits for queued replies to reach the client before destroying. */
 const SOFT_CLOSE_TIMEOUT_MS = 5_000;
+/** Bytes one read of a plain socket may return (a TLS socket hands over at most one 16 KiB record). */
+const READ_BUFFER_BYTES = 1024 * 1024;
 
 export interface ConnectionDeps {
   provider: ExportProvider;
@@ -55,6 +57,8 @@ export class Connection implements HandshakeConnection {
   private input: NodeJS.ReadableStream;
   private output: NodeJS.WritableStream;
   private socket?: Socket;
+  /** After STARTTLS: the TLS socket over `socket`, which requests then arrive on. */
+  private tlsSocket?: Socket;
   private opened?: OpenedExport;
   private transmission?: Transmission;
   private replies?: ReplyWriter;
@@ -151,6 +155,7 @@ export class Connection implements HandshakeConnection {
     raw.on('error', this.onStreamError); // the raw socket may still report a reset
     const session = await acceptTlsPsk(raw, keyFor);
     this.tlsIdentity = session.identity;
+    this.tlsSocket = session.socket;
     this.input = session.socket;
     this.output = session.socket;
     this.attachStreamHandlers(session.socket, session.socket);
@@ -218,17 +223,15 @@ export class Connection implements HandshakeConnection {
     this.phase = 'transmission';
     let leftover = this.reader.detach();
     let fedByUs = false;
-    if (this.socket && !this.tlsIdentity && (this.input as unknown) === this.socket) {
-      this.detachStreamHandlers(this.input, this.output);
-      const rebound = rebindWithReadBuffer(this.socket, (chunk) => this.transmission?.feed(chunk, true));
-      if (rebound) {
+    const transport = this.tlsSocket ?? this.socket;
+    if (transport && (this.input as unknown) === transport) {
+      const buffered = readIntoReusedBuffer(transport, READ_BUFFER_BYTES, (chunk) =>
+        this.transmission?.feed(chunk, true),
+      );
+      if (buffered) {
         fedByUs = true;
-        leftover = rebound.buffered.length > 0 ? Buffer.concat([leftover, rebound.buffered]) : leftover;
-        this.socket = rebound.socket;
-        this.input = rebound.socket;
-        this.output = rebound.socket;
+        if (buffered.length > 0) leftover = Buffer.concat([leftover, buffered]);
       }
-      this.attachStreamHandlers(this.input, this.output);
     }
     if (this.socket) this.socket.setNoDelay(true);
     const replies = new ReplyWriter(this.output, structured);

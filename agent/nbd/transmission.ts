@@ -78,7 +78,7 @@ export class Transmission implements CommandContext {
   /**
    * Starts reading; `leftover` holds request bytes that arrived with the end of the handshake.
    * With `fedByCaller` the input's bytes arrive through feed() (a socket reading into its own
-   * reused buffer, transmission-socket.ts) instead of 'data' events.
+   * reused buffer, socket-read-buffer.ts) instead of 'data' events.
    */
   start(leftover: Buffer, output: NodeJS.WritableStream, fedByCaller = false): void {
     output.on('drain', this.onDrain);

@@ -8,6 +8,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BackendError } from '../../backend/block-backend.js';
 import type { Logger } from '../../log.js';
+import { readIntoReusedBuffer } from '../socket-read-buffer.js';
 import { Cmd, encodeRequestHeader, REQUEST_HEADER_SIZE } from '../wire.js';
 import type { Command } from './command.js';
 import { NbdHandshakeError, NbdLinkError } from './errors.js';
@@ -63,12 +64,15 @@ export class NbdConnection implements ReplySink {
     reads: ReadRoute | null,
   ) {
     this.parser = new ReplyParser(this, info.allocationContext);
-    if (reads) {
-      reads.sink = (chunk) => this.onData(chunk);
-      socket.resume(); // flowing, so the end of the stream is reported even with no 'data' listener
-    } else {
-      socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    }
+    // A TLS socket reads into a reused buffer from here on, as the plaintext one did from the start.
+    const buffered =
+      !reads && socket instanceof net.Socket
+        ? readIntoReusedBuffer(socket, READ_BUFFER_SIZE, (chunk) => this.onData(chunk))
+        : null;
+    if (reads) reads.sink = (chunk) => this.onData(chunk);
+    else if (buffered && buffered.length > 0) leftover = Buffer.concat([leftover, buffered]);
+    else if (!buffered) socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.resume(); // flowing, so the end of the stream is reported even with no 'data' listener
     socket.on('error', (err: Error) => this.die(err));
     socket.on('end', () => this.die(new Error('the server closed the connection')));
     socket.on('close', () => this.die(new Error('the connection closed')));
