@@ -12,6 +12,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,42 +88,67 @@ async function startAgent(dir) {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  /**
-   * Resolves with the first event `match` accepts, read from one `ctl events --follow`: polling with
-   * a ctl process per look would cost ~0.2 s of CPU each (Node loading the bundle), which on 2 cores
-   * starves the agents being measured.
-   */
-  const nextEvent = async (match) => {
-    const follower = track(
-      spawn(process.execPath, [bundle, 'ctl', '--control', control, 'events', '--follow'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      }),
-    );
-    let buffered = '';
-    try {
-      return await new Promise((resolve, reject) => {
-        follower.stdout.on('data', (chunk) => {
-          buffered += chunk;
-          for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-            const line = buffered.slice(0, nl);
-            buffered = buffered.slice(nl + 1);
-            const event = JSON.parse(line);
-            if (match(event)) resolve(event);
-          }
-        });
-        follower.on('exit', (code) => reject(new Error(`ctl events --follow exited (${code})`)));
-      });
-    } finally {
-      follower.kill();
-    }
-  };
+  // One control connection for the measured calls and the events, as the console keeps one: a
+  // ctl process per call costs ~0.17 s of Node start-up, which is not the move's, and its CPU.
+  const rpc = await openControl(control);
   return {
     port,
     ctl,
-    nextEvent,
+    call: rpc.call,
+    nextEvent: rpc.nextEvent,
     url: (name, scheme = 'nbd') => `${scheme}://127.0.0.1:${port}/${name}`,
-    stop: () => proc.kill('SIGTERM'),
+    stop: () => {
+      rpc.close();
+      proc.kill('SIGTERM');
+    },
   };
+}
+
+/**
+ * The agent's control RPC (JSON-RPC 2.0, one JSON text per line, on its UNIX socket): `call` sends
+ * a request and resolves with its result; `nextEvent` resolves with the first pushed event `match`
+ * accepts (events.subscribe).
+ */
+async function openControl(socketPath) {
+  const socket = net.createConnection(socketPath);
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  const pending = new Map();
+  const watchers = new Set();
+  let nextId = 1;
+  let buffered = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (text) => {
+    buffered += text;
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      const msg = JSON.parse(buffered.slice(0, nl));
+      buffered = buffered.slice(nl + 1);
+      if (msg.id !== undefined && pending.has(msg.id)) {
+        const { resolve, reject } = pending.get(msg.id);
+        pending.delete(msg.id);
+        if (msg.error) reject(new Error(`${msg.error.message} (${msg.error.data?.code ?? msg.error.code})`));
+        else resolve(msg.result);
+      } else if (msg.method === 'event') {
+        for (const w of [...watchers]) w(msg.params);
+      }
+    }
+  });
+  const call = (method, params) =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      socket.write(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+    });
+  await call('events.subscribe', {});
+  const nextEvent = (match) =>
+    new Promise((resolve) => {
+      const watcher = (event) => {
+        if (!match(event)) return;
+        watchers.delete(watcher);
+        resolve(event);
+      };
+      watchers.add(watcher);
+    });
+  return { call, nextEvent, close: () => socket.destroy() };
 }
 
 /** SIZE bytes: the first half random, the second half a hole (reads as zeroes). */
@@ -184,28 +210,23 @@ async function fioLatency(url, seconds) {
 
 async function moveAndWait(front, volume, to, key, targetIsZero) {
   const started = performance.now();
-  const chunk = [
-    ...(targetIsZero ? ['--target-is-zero'] : []),
-    ...(CHUNK ? ['--chunk', CHUNK] : []),
-    ...(THROTTLE ? ['--throttle', THROTTLE] : []),
-    ...(BUSY_THROTTLE ? ['--busy-throttle', BUSY_THROTTLE] : []),
-  ];
   let id = null;
   const ended = front.nextEvent(
     (e) => e.type === 'move.progress' && e.move === id && ['done', 'failed', 'aborted'].includes(e.phase),
   );
-  const m = await front.ctl(
-    'move',
-    'start',
+  const m = await front.call('move.start', {
     volume,
-    '--to',
-    to,
-    '--psk-identity',
-    `bench-${volume}`,
-    '--psk-key',
-    key,
-    ...chunk,
-  );
+    target: {
+      kind: 'remote',
+      url: to,
+      pskIdentity: `bench-${volume}`,
+      pskKey: key,
+      readsAsZero: targetIsZero,
+    },
+    ...(CHUNK ? { chunkSize: parseSize(CHUNK) } : {}),
+    ...(THROTTLE ? { throttle: parseSize(THROTTLE) } : {}),
+    ...(BUSY_THROTTLE ? { busyThrottle: parseSize(BUSY_THROTTLE) } : {}),
+  });
   id = m.id;
   const end = await ended;
   const seconds = (performance.now() - started) / 1000;
