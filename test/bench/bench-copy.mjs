@@ -208,8 +208,13 @@ async function fioLatency(url, seconds) {
   };
 }
 
+/**
+ * Starts a move and waits for its end. Its time runs from the start request to the move's own
+ * finishedAt: the "done" event can follow up to 250 ms later, as progress events are capped at 4
+ * per second per move.
+ */
 async function moveAndWait(front, volume, to, key, targetIsZero) {
-  const started = performance.now();
+  const started = Date.now();
   let id = null;
   const ended = front.nextEvent(
     (e) => e.type === 'move.progress' && e.move === id && ['done', 'failed', 'aborted'].includes(e.phase),
@@ -229,8 +234,9 @@ async function moveAndWait(front, volume, to, key, targetIsZero) {
   });
   id = m.id;
   const end = await ended;
-  const seconds = (performance.now() - started) / 1000;
   if (end.phase !== 'done') throw new Error(`move ${m.id} ${end.phase}: ${end.error}`);
+  const { finishedAt } = await front.call('move.status', { id });
+  const seconds = (Date.parse(finishedAt) - started) / 1000;
   return { seconds, pauseMs: end.cutoverPauseMs };
 }
 
