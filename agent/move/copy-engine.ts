@@ -67,6 +67,8 @@ export class CopyEngine implements MirrorCoordinator {
   private lastTargetFlush = performance.now();
   private running: Promise<MoveOutcome> | null = null;
   private started = false;
+  /** The mirror lane being opened at start (settles, never rejects). */
+  private mirrorLaneOpening: Promise<void> = Promise.resolve();
 
   constructor(options: CopyEngineOptions) {
     this.opts = resolveCopyOptions(options);
@@ -267,8 +269,10 @@ export class CopyEngine implements MirrorCoordinator {
       `start: ${this.size} bytes, cursor ${this.frontier.cursor}, ${this.dirty.dirtyBytes} bytes dirty, chunk ${this.opts.chunkSize} x ${this.opts.parallel}`,
     );
     this.changed(true);
+    // The copy starts at once: until their own connection is open (a TLS handshake, ~40 ms), mirrored
+    // writes share the copy's. Whatever replaces or releases lanes waits for the opening first.
     if (this.opts.mirrorLane)
-      await openMirrorLane(this.link, (lane) => this.opts.reopenTarget(lane), this.log);
+      this.mirrorLaneOpening = openMirrorLane(this.link, (lane) => this.opts.reopenTarget(lane), this.log);
     try {
       for (;;) {
         this.checkStopped();
@@ -290,6 +294,7 @@ export class CopyEngine implements MirrorCoordinator {
         this.setPhase('failed');
       }
     } finally {
+      await this.mirrorLaneOpening; // never rejects; the session closes the link after this
       // A stopped move keeps mirroring (and marking intents) until the volume layer closes the chain.
       if (isTerminalPhase(this.phase)) this.active = false;
       this.gateKeeper.wake();
@@ -350,6 +355,7 @@ export class CopyEngine implements MirrorCoordinator {
   }
 
   private async tryCutover(): Promise<boolean> {
+    await this.mirrorLaneOpening;
     this.setPhase('cutover');
     const pauseMs = await attemptCutover({
       link: this.link,
@@ -373,6 +379,7 @@ export class CopyEngine implements MirrorCoordinator {
   /** Degraded: retry the target with backoff until it is back, then go on copying. */
   private async recoverTarget(): Promise<void> {
     this.setPhase('degraded');
+    await this.mirrorLaneOpening; // a lane opened for the failed target is closed, not kept
     await reconnectTarget(this.link, {
       reopen: (lane) => this.opts.reopenTarget(lane),
       minSize: this.size,

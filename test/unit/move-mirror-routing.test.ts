@@ -110,4 +110,38 @@ describe('mirror lane', () => {
     expect(main.closed).toBe(false); // the vv's chain now
     expect(targetData.equals(source.data)).toBe(true);
   });
+
+  it('the copy does not wait for the lane: until it is open, mirrored writes go on the copy connection', async () => {
+    const size = 4 * 1024 * K;
+    const source = new TestMemoryBackend(size, {}, patternBuffer(size, 9));
+    const targetData = Buffer.alloc(size);
+    const main = new TestMemoryBackend(size, {}, targetData);
+    let lane: TestMemoryBackend | undefined;
+    let openLane!: () => void;
+    const laneGate = new Promise<void>((resolve) => {
+      openLane = resolve;
+    });
+    const { engine, router } = makeEngine({
+      source,
+      target: main,
+      chunkSize: CHUNK,
+      mirrorLane: true,
+      reopenTarget: async () => {
+        await laneGate;
+        lane = new TestMemoryBackend(size, {}, targetData);
+        return lane;
+      },
+    });
+    const run = engine.start();
+    while (engine.progress().copiedBytes < size) await new Promise((r) => setTimeout(r, 2));
+    // The whole volume is copied while the lane is still opening; a host write is mirrored anyway.
+    const write = Buffer.alloc(8 * K, 0xe7);
+    await router.write(write, 64 * K);
+    expect(main.log).toContainEqual(['write', 64 * K, 8 * K]);
+    expect(engine.currentPhase).toBe('copying'); // the cutover waits for the lane
+    openLane();
+    expect((await run).phase).toBe('done');
+    expect(lane?.closed).toBe(true); // opened late, released at cutover all the same
+    expect(targetData.equals(source.data)).toBe(true);
+  });
 });
