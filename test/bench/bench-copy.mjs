@@ -2,7 +2,8 @@
 // between two nbdkit file exports of the same files, in one run:
 //   (a) copy time of a SIZE vv (half random data, half zeroes): Ferry's move (TLS-PSK) against
 //       nbdcopy plain and nbdcopy over TLS-PSK;
-//   (b) fio 4 KiB random-write latency (p50/p99, iodepth 1) on a vv with and without a move running;
+//   (b) fio 4 KiB random-write latency (p50/p99, iodepth 1) on a vv with and without a move running,
+//       and on a vv whose LV is on the other agent (the floor of a mirrored write);
 //   (c) the cutover pause each move reports.
 // Files live on /dev/shm when it exists, so the disk does not hide the protocols' cost.
 //
@@ -301,6 +302,8 @@ async function main() {
     const moving = moveAndWait(front, 'vol2', back.url('pb/vol2', 'nbds'), key, targetIsZero.vol2);
     const busy = await fioLatency(front.url('vol2'), Math.min(FIO_SECONDS, Math.max(1, alone.seconds * 0.8)));
     const underLoad = await moving;
+    // The floor of a mirrored write: vol1 now lives on the other agent, every write goes there.
+    const remote = await fioLatency(front.url('vol1'), FIO_SECONDS);
     front.stop();
     back.stop();
 
@@ -328,6 +331,9 @@ async function main() {
     console.log(`  without a move: ${percentiles(quiet)}`);
     console.log(`  during a move:  ${percentiles(busy)}`);
     console.log(`  p99 ratio: ${(busy.p99 / quiet.p99).toFixed(2)}x (target <= 2x)`);
+    // During a move a write behind the cursor is acknowledged after the target's: its floor is a
+    // volume whose LV is on the other agent, with no move running.
+    console.log(`  on the remote LV, no move: ${percentiles(remote)}`);
     console.log('\n(c) cutover pause');
     console.log(
       `  move alone: ${alone.pauseMs} ms; move under fio: ${underLoad.pauseMs} ms (target < 100 ms)`,
