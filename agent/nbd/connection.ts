@@ -225,8 +225,11 @@ export class Connection implements HandshakeConnection {
     let fedByUs = false;
     const transport = this.tlsSocket ?? this.socket;
     if (transport && (this.input as unknown) === transport) {
-      const buffered = readIntoReusedBuffer(transport, READ_BUFFER_BYTES, (chunk) =>
-        this.transmission?.feed(chunk, true),
+      const buffered = readIntoReusedBuffer(
+        transport,
+        READ_BUFFER_BYTES,
+        (chunk) => this.transmission?.feed(chunk, true),
+        () => this.transmission?.directReadTarget() ?? null,
       );
       if (buffered) {
         fedByUs = true;

@@ -18,7 +18,7 @@ interface StreamHandle {
  * every net.Socket (a TLSSocket too) sets to null in its constructor, next to a buffer generator.
  * Null when they are not there or already in use.
  */
-function onreadSlots(socket: Socket): { buffer: symbol; callback: symbol } | null {
+function onreadSlots(socket: Socket): { buffer: symbol; callback: symbol; generator: symbol } | null {
   const own = Object.getOwnPropertySymbols(socket);
   const named = (name: string) => own.find((s) => s.description === name);
   const buffer = named('kBuffer');
@@ -27,19 +27,22 @@ function onreadSlots(socket: Socket): { buffer: symbol; callback: symbol } | nul
   if (!buffer || !callback || !generator) return null;
   const fields = socket as unknown as Record<symbol, unknown>;
   if (fields[buffer] != null || fields[callback] != null || fields[generator] != null) return null;
-  return { buffer, callback };
+  return { buffer, callback, generator };
 }
 
 /**
  * From now on `socket`'s bytes land in one buffer of `bytes`, reused for every read, and go to
- * `onChunk` (a chunk is only valid during the call). Returns what the socket had received but
- * nobody had read yet (to be handled first), or null, leaving the socket as it was, when this Node
- * cannot do it. Pausing and resuming the socket still stop and start its reads.
+ * `onChunk` (a chunk is only valid during the call). After each chunk, `nextTarget` may name where
+ * the next read should land instead (the rest of a request's payload, which then needs no copy;
+ * that read returns at most its length). Returns what the socket had received but nobody had read
+ * yet (to be handled first), or null, leaving the socket as it was, when this Node cannot do it.
+ * Pausing and resuming the socket still stop and start its reads.
  */
 export function readIntoReusedBuffer(
   socket: Socket,
   bytes: number,
   onChunk: (chunk: Buffer) => void,
+  nextTarget?: () => Buffer | null,
 ): Buffer | null {
   const found = onreadSlots(socket);
   const handle = (socket as unknown as { _handle?: StreamHandle | null })._handle;
@@ -57,6 +60,7 @@ export function readIntoReusedBuffer(
     onChunk(buf.subarray(0, n));
     return true;
   };
+  if (nextTarget) fields[found.generator] = () => nextTarget() ?? buffer;
   handle.useUserBuffer(buffer);
   if (!wasPaused) socket.resume();
   return parts.length === 1 ? parts[0] : Buffer.concat(parts);

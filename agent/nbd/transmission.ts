@@ -13,6 +13,11 @@ import { Cmd, commandName, decodeRequestHeader, REQUEST_HEADER_SIZE, type Reques
 /** Bookkeeping charged per request on top of its data, so floods of empty requests count too. */
 const REQUEST_OVERHEAD = 256;
 const EMPTY = Buffer.alloc(0);
+/**
+ * Payload still to come from which the socket reads straight into the request's buffer. Smaller
+ * rests come with the next request's header in one read, which is worth more than the copy.
+ */
+const DIRECT_READ_MIN_BYTES = 64 * 1024;
 
 /** Why the loop ended: the connection decides how to close (DISC is soft, bad magic is hard). */
 export type TransmissionEnd = 'disconnect' | 'bad-magic' | 'drained';
@@ -100,6 +105,16 @@ export class Transmission implements CommandContext {
     this.parse();
   }
 
+  /**
+   * Where the socket's next read should land: the rest of a large WRITE payload being received,
+   * so its bytes are not copied from the socket's buffer into it. Null: the socket's own buffer.
+   */
+  directReadTarget(): Buffer | null {
+    const p = this.payload;
+    if (!p?.buf || p.remaining < DIRECT_READ_MIN_BYTES || this.stopped) return null;
+    return p.buf.subarray(p.buf.length - p.remaining);
+  }
+
   /** Requests started and not yet replied to. */
   requestsInFlight(): number {
     return this.inFlight;
@@ -139,7 +154,9 @@ export class Transmission implements CommandContext {
         if (p) {
           const n = Math.min(p.remaining, buf.length - at);
           if (n === 0) break;
-          if (p.buf) buf.copy(p.buf, p.buf.length - p.remaining, at, at + n);
+          // A read straight into the payload (directReadTarget) is where it belongs already.
+          if (p.buf && !isAt(buf, at, p.buf, p.buf.length - p.remaining))
+            buf.copy(p.buf, p.buf.length - p.remaining, at, at + n);
           at += n;
           p.remaining -= n;
           if (p.remaining > 0) break;
@@ -268,6 +285,11 @@ export class Transmission implements CommandContext {
     this.ended = true;
     this.opts.onEnd(this.endReason);
   }
+}
+
+/** `a[at]` is the very byte `b[bAt]` (same memory). */
+function isAt(a: Buffer, at: number, b: Buffer, bAt: number): boolean {
+  return a.buffer === b.buffer && a.byteOffset + at === b.byteOffset + bAt;
 }
 
 function costOf(h: RequestHeader): number {

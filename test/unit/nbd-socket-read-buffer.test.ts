@@ -109,6 +109,36 @@ describe('socket reads into a reused buffer', () => {
     });
   }
 
+  it('TLS-PSK: reads land where nextTarget says, and no further than its end', async () => {
+    const [receiver, sender] = await tlsPair();
+    const sent = randomBytes(1024 * 1024);
+    const destination = Buffer.alloc(256 * 1024);
+    let filled = 0;
+    let startedAt = -1; // where in the stream the reads into `destination` began
+    const got = collector();
+    const buffered = readIntoReusedBuffer(
+      receiver,
+      64 * 1024,
+      (chunk) => {
+        if (chunk.buffer === destination.buffer) {
+          if (startedAt < 0) startedAt = got.received();
+          expect(chunk.byteOffset - destination.byteOffset).toBe(filled);
+          filled += chunk.length;
+        }
+        got.onChunk(chunk);
+      },
+      () => (filled < destination.length ? destination.subarray(filled) : null),
+    );
+    expect(buffered).toEqual(Buffer.alloc(0));
+    sender.write(sent);
+    await got.until(sent.length);
+    // After the first read (into the socket's buffer), reads went straight into place until it was full.
+    expect(startedAt).toBeGreaterThan(0);
+    expect(filled).toBe(destination.length);
+    expect(destination.equals(sent.subarray(startedAt, startedAt + destination.length))).toBe(true);
+    expect(sha(Buffer.concat(got.parts))).toBe(sha(sent));
+  });
+
   it('leaves a socket that already reads into its own buffer alone', async () => {
     const own = new Socket({ onread: { buffer: Buffer.alloc(1024), callback: () => true } });
     sockets.push(own);
