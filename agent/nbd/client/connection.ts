@@ -36,11 +36,6 @@ const KEEPALIVE_MS = 10_000;
 // Larger reads gather several replies per syscall; measured: bigger gains nothing on loopback.
 const READ_BUFFER_SIZE = 1024 * 1024;
 
-/** Where a plaintext socket's reads go: the handshake's 'data' events, then the connection. */
-interface ReadRoute {
-  sink: ((chunk: Buffer) => void) | null;
-}
-
 export class NbdConnection implements ReplySink {
   private state: ConnectionState = 'READY';
   private readonly toIssue: Command[] = [];
@@ -61,17 +56,16 @@ export class NbdConnection implements ReplySink {
     readonly info: ExportInfo,
     private readonly opts: ConnectionOptions,
     leftover: Buffer,
-    reads: ReadRoute | null,
   ) {
     this.parser = new ReplyParser(this, info.allocationContext);
-    // A TLS socket reads into a reused buffer from here on, as the plaintext one did from the start.
+    // Replies are read into one reused buffer (no allocation per read, plaintext or TLS), and the
+    // reply parser copies straight from it into the callers' buffers.
     const buffered =
-      !reads && socket instanceof net.Socket
+      socket instanceof net.Socket
         ? readIntoReusedBuffer(socket, READ_BUFFER_SIZE, (chunk) => this.onData(chunk))
         : null;
-    if (reads) reads.sink = (chunk) => this.onData(chunk);
-    else if (buffered && buffered.length > 0) leftover = Buffer.concat([leftover, buffered]);
-    else if (!buffered) socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!buffered) socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    else if (buffered.length > 0) leftover = Buffer.concat([leftover, buffered]);
     socket.resume(); // flowing, so the end of the stream is reported even with no 'data' listener
     socket.on('error', (err: Error) => this.die(err));
     socket.on('end', () => this.die(new Error('the server closed the connection')));
@@ -90,20 +84,7 @@ export class NbdConnection implements ReplySink {
       assertTransition(state, next);
       state = next;
     };
-    // Plaintext sockets read into one reused buffer (Node's `onread`): no allocation per read, and
-    // the reply parser copies straight from it into the callers' buffers. Until the connection takes
-    // over, the bytes are re-emitted as 'data' events for the handshake (copied: the buffer is reused).
-    const reads: ReadRoute = { sink: null };
-    const onread = {
-      buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE),
-      callback: (n: number, buf: Buffer) => {
-        const chunk = buf.subarray(0, n);
-        if (reads.sink) reads.sink(chunk);
-        else socket.emit('data', Buffer.from(chunk));
-        return true;
-      },
-    };
-    const socket = net.connect({ host: opts.host, port: opts.port, ...(opts.tls ? {} : { onread }) });
+    const socket = net.connect({ host: opts.host, port: opts.port });
     socket.setNoDelay(true);
     socket.on('error', () => {}); // reported through the promises below
     let tlsSocket: Duplex | null = null;
@@ -132,7 +113,7 @@ export class NbdConnection implements ReplySink {
       if (timedOut) throw new Error('timed out');
       setState('READY');
       const { socket: transport, leftover, ...info } = negotiated;
-      return new NbdConnection(transport, info, opts, leftover, transport === socket ? reads : null);
+      return new NbdConnection(transport, info, opts, leftover);
     } catch (err) {
       socket.destroy();
       tlsSocket?.destroy();
