@@ -48,7 +48,7 @@ export class CopyEngine implements MirrorCoordinator {
   private readonly dirty: DirtyMap;
   private readonly intent: WriteIntentLog;
   private readonly throttle: CopyThrottle;
-  private readonly hosts = new HostActivity();
+  private readonly hosts: HostActivity;
   private readonly checkpointer: Checkpointer<MoveCheckpoint>;
   private readonly reporter: ProgressReporter;
   private readonly stopper = new AbortController();
@@ -93,6 +93,7 @@ export class CopyEngine implements MirrorCoordinator {
       onFailure: (err) => this.onTargetFailure(err),
       onLostWrites: (regions) => this.dirty.merge(regions),
     });
+    this.hosts = new HostActivity(undefined, undefined, this.opts.hostsLastSeenAt);
     this.intent = new WriteIntentLog(this.size, chunkSize, () => this.checkpointer.persistNow());
     this.throttle = new CopyThrottle(
       this.opts.throttle,

@@ -68,6 +68,12 @@ export interface CopyEngineOptions {
    * wait behind copy data on the same connection (default false; worth it for a remote target).
    */
   mirrorLane?: boolean;
+  /**
+   * When hosts last did I/O on the volume (performance.now() time, -Infinity for never): the copy
+   * starts at the busy rate only if that was within the busy window. Omitted: the first 50 ms count
+   * as busy.
+   */
+  hostsLastSeenAt?: number;
   /** Resume from this checkpoint (read from the move's journal). */
   checkpoint?: MoveCheckpoint;
   /** Writes the checkpoint durably (the journal); called at least every second while running. */

@@ -62,6 +62,7 @@ export class MoveSession {
       sourceExtents: r.source.kind === 'remote',
       // Mirrored host writes get their own connection to a remote target (no queue behind copy data).
       mirrorLane: r.target.kind === 'remote',
+      hostsLastSeenAt: deps.volumes.virtualVolume(r.vv).lastRequestAt,
       checkpoint: resume ? r.checkpoint : undefined,
       persist: (c) => journal.saveCheckpoint(c),
       reopenTarget: (lane) => target.reopen(lane),

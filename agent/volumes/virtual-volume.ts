@@ -31,6 +31,7 @@ export class VirtualVolume implements BlockBackend {
   /** hold() callers waiting for the current holder to release. */
   private holdQueue: Array<() => void> = [];
   private drained: (() => void) | undefined;
+  private lastRequest = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly name: string,
@@ -52,6 +53,11 @@ export class VirtualVolume implements BlockBackend {
 
   get requestsInFlight(): number {
     return this.inFlight;
+  }
+
+  /** When the last request arrived (performance.now() time); -Infinity before the first. */
+  get lastRequestAt(): number {
+    return this.lastRequest;
   }
 
   size(): number {
@@ -149,6 +155,7 @@ export class VirtualVolume implements BlockBackend {
 
   /** Fast path (gate open): no async frame, one then(); the slow path waits at the gate. */
   private forward<T>(op: (backend: BlockBackend) => Promise<T>): Promise<T> {
+    this.lastRequest = performance.now();
     if (this.held || this.closed) return this.forwardWhenOpen(op);
     this.inFlight++;
     let pending: Promise<T>;

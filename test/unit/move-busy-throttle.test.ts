@@ -15,17 +15,31 @@ class FakeClockForThrottleTest {
 describe('copy throttle: busy hosts', () => {
   it('host activity is busy for a window after each request, and for a short watch at the start', () => {
     const clock = new FakeClockForThrottleTest();
-    const hosts = new HostActivity(250, clock.now, 50);
-    expect(hosts.busy).toBe(true); // until it has seen whether hosts use the volume
-    clock.t = 51;
+    clock.t = 1000;
+    const hosts = new HostActivity(250, clock.now);
+    expect(hosts.busy).toBe(true); // not told when hosts last came: watches the first 50 ms
+    clock.t = 1051;
     expect(hosts.busy).toBe(false); // an idle volume's move goes to full speed after 50 ms
-    clock.t = 300;
+    clock.t = 1300;
     expect(hosts.busy).toBe(false);
     hosts.note();
-    clock.t = 500;
+    clock.t = 1500;
     expect(hosts.busy).toBe(true);
-    clock.t = 551;
+    clock.t = 1551;
     expect(hosts.busy).toBe(false);
+  });
+
+  it('a move told when hosts last used the volume starts busy only if that was within the window', () => {
+    const clock = new FakeClockForThrottleTest();
+    clock.t = 1000;
+    expect(new HostActivity(250, clock.now, Number.NEGATIVE_INFINITY).busy).toBe(false); // never used
+    expect(new HostActivity(250, clock.now, 700).busy).toBe(false); // 300 ms ago
+    const recent = new HostActivity(250, clock.now, 900); // 100 ms ago: still busy for 150 ms
+    expect(recent.busy).toBe(true);
+    clock.t = 1149;
+    expect(recent.busy).toBe(true);
+    clock.t = 1151;
+    expect(recent.busy).toBe(false);
   });
 
   it('caps the rate while hosts are busy, the lower of the two limits applying', () => {

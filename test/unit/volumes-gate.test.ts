@@ -37,6 +37,18 @@ describe('VirtualVolume gate', () => {
     expect(() => new VirtualVolume('small', SIZE, new TestMemoryBackend(SIZE / 2))).toThrow(/needs/);
   });
 
+  it('knows when its last request arrived (a move starts at the busy rate only under host I/O)', async () => {
+    const vv = new VirtualVolume('v', SIZE, new TestMemoryBackend(SIZE));
+    expect(vv.lastRequestAt).toBe(Number.NEGATIVE_INFINITY);
+    const before = performance.now();
+    await vv.read(Buffer.alloc(512), 0);
+    const afterRead = vv.lastRequestAt;
+    expect(afterRead).toBeGreaterThanOrEqual(before);
+    await vv.write(Buffer.alloc(512, 1), 0);
+    expect(vv.lastRequestAt).toBeGreaterThanOrEqual(afterRead);
+    expect(vv.lastRequestAt).toBeLessThanOrEqual(performance.now());
+  });
+
   it('hold() drains requests in flight, holds new ones, and swapChain redirects them', async () => {
     const source = new TestMemoryBackend(SIZE);
     const slow = slowStage(source);
