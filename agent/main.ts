@@ -2,11 +2,7 @@
 //   serve     the daemon (NBD server + control socket + durable state)
 //   ctl       client of a running daemon's control socket
 //   nbd-file  serve one file over NBD (stdio / socket activation, for libnbd tools)
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { FerryError, toFerryError } from '../shared/errors.js';
-import { runRemoteWorker } from './backend/remote-worker.js';
-import type { RemoteWorkerData } from './backend/remote-worker-protocol.js';
-import { setRemoteWorkerEntry } from './backend/threaded-remote-backend.js';
 import { runCtl } from './cli/ctl.js';
 import { runServe } from './daemon/serve-command.js';
 import { runNbdFileCommand } from './nbd-file-command.js';
@@ -52,19 +48,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** This file loaded as a worker thread (the agent is one bundle): serve the role it was started for. */
-function runWorker(data: RemoteWorkerData | undefined): void {
-  if (!parentPort || data?.role !== 'remote-backend') throw new Error('ferry-agent: unknown worker role');
-  void runRemoteWorker(parentPort, data);
-}
-
-if (isMainThread) {
-  // A move's bulk copy runs its target connection in a worker started from this same file.
-  setRemoteWorkerEntry(new URL(import.meta.url));
-  startMain();
-} else {
-  runWorker(workerData as RemoteWorkerData | undefined);
-}
+startMain();
 
 function startMain(): void {
   main(process.argv.slice(2)).then(

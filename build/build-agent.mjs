@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { buildRemoteWorkerCode } from './remote-worker-code.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outfile = join(root, 'dist', 'ferry-agent.mjs');
@@ -19,7 +20,10 @@ await build({
   target: 'node18',
   sourcemap: false,
   legalComments: 'none',
-  define: { FERRY_AGENT_VERSION: JSON.stringify(version) },
+  define: {
+    FERRY_AGENT_VERSION: JSON.stringify(version),
+    FERRY_REMOTE_WORKER_CODE: JSON.stringify(await buildRemoteWorkerCode()),
+  },
   banner: {
     // A bundled CommonJS dependency may still call require(); give it Node's.
     js: "import { createRequire as __ferryCreateRequire } from 'node:module'; const require = __ferryCreateRequire(import.meta.url);",

@@ -7,8 +7,8 @@
 // chunk buffers are); any other buffer is copied once into a transferred ArrayBuffer. The caller must
 // not touch a buffer while its request is in flight, as with every BlockBackend.
 //
-// The worker is started from the agent's own bundle (one file): main.ts names it with
-// setRemoteWorkerEntry() and runs runRemoteWorker() when it is loaded as that worker.
+// The worker runs its own small bundle (remote-worker-main.ts), which the build embeds in the agent's
+// one file as FERRY_REMOTE_WORKER_CODE; unbundled (tests), setRemoteWorkerCode() supplies it.
 
 import { Worker } from 'node:worker_threads';
 import { FerryError } from '../../shared/errors.js';
@@ -23,16 +23,19 @@ import {
 import type { RemoteBackendOptions } from './remote-backend.js';
 import type { RemoteWorkerData, WorkerError, WorkerReply, WorkerRequest } from './remote-worker-protocol.js';
 
-let workerEntry: URL | null = null;
+declare const FERRY_REMOTE_WORKER_CODE: string | undefined;
 
-/** The module a worker must load to serve a remote backend (the agent's entry); null turns threading off. */
-export function setRemoteWorkerEntry(entry: URL | null): void {
-  workerEntry = entry;
+let workerCode: string | null =
+  typeof FERRY_REMOTE_WORKER_CODE === 'string' ? FERRY_REMOTE_WORKER_CODE : null;
+
+/** The worker's code (CommonJS, build/remote-worker-code.mjs); null turns threading off. */
+export function setRemoteWorkerCode(code: string | null): void {
+  workerCode = code;
 }
 
-/** Threaded backends can be used: an entry is set and FERRY_COPY_WORKER is not '0'. */
+/** Threaded backends can be used: the worker's code is there and FERRY_COPY_WORKER is not '0'. */
 export function remoteWorkerAvailable(): boolean {
-  return workerEntry !== null && process.env.FERRY_COPY_WORKER !== '0';
+  return workerCode !== null && process.env.FERRY_COPY_WORKER !== '0';
 }
 
 type Distribute<T> = T extends unknown ? Omit<T, 'id'> : never;
@@ -45,7 +48,7 @@ interface Pending {
 
 /** Opens the remote export in a new worker thread; rejects as openRemoteBackend would. */
 export async function openThreadedRemoteBackend(opts: RemoteBackendOptions): Promise<BlockBackend> {
-  if (!workerEntry) throw new Error('no worker entry is set: call setRemoteWorkerEntry() first');
+  if (workerCode === null) throw new Error('no worker code is set: call setRemoteWorkerCode() first');
   const workerData: RemoteWorkerData = {
     role: 'remote-backend',
     url: opts.url,
@@ -54,7 +57,7 @@ export async function openThreadedRemoteBackend(opts: RemoteBackendOptions): Pro
     timeoutMs: opts.timeoutMs,
     failFast: opts.failFast,
   };
-  const worker = new Worker(workerEntry, { workerData });
+  const worker = new Worker(workerCode, { eval: true, workerData });
   worker.unref(); // requests in flight are what keeps the agent busy, not the thread
   // Named handlers, taken off one by one: removeAllListeners() would also drop the Worker's own.
   let onMessage!: (reply: WorkerReply) => void;

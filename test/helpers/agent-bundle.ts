@@ -9,6 +9,12 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const AGENT_BUNDLE = join(REPO_ROOT, 'dist', 'ferry-agent.mjs');
 
+/** The copy worker's code, built as build-agent.mjs embeds it in the bundle. */
+export async function remoteWorkerCode(): Promise<string> {
+  const { buildRemoteWorkerCode } = await import(join(REPO_ROOT, 'build', 'remote-worker-code.mjs'));
+  return buildRemoteWorkerCode();
+}
+
 export function copyAgentBundle(toDir: string): string {
   if (!existsSync(AGENT_BUNDLE))
     execFileSync(process.execPath, [join(REPO_ROOT, 'build', 'build-agent.mjs')]);

@@ -1,22 +1,21 @@
 // The threaded remote backend a move's copy uses: its NBD client (TLS-PSK) runs in a worker thread
-// started from the agent bundle. The bytes must arrive exactly, from shared and private buffers
-// alike (checked independently with qemu-io over TLS), reads and extents come back, a failed open is
-// the same FerryError as without a thread, and a closed backend refuses requests.
+// started from the code the agent bundle embeds. The bytes must arrive exactly, from shared and
+// private buffers alike (checked independently with qemu-io over TLS), reads and extents come back,
+// a failed open is the same FerryError as without a thread, and a closed backend refuses requests.
 
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BackendError } from '../../agent/backend/block-backend.js';
 import {
   openThreadedRemoteBackend,
-  setRemoteWorkerEntry,
+  setRemoteWorkerCode,
 } from '../../agent/backend/threaded-remote-backend.js';
 import { FerryError } from '../../shared/errors.js';
-import { copyAgentBundle } from '../helpers/agent-bundle.js';
+import { remoteWorkerCode } from '../helpers/agent-bundle.js';
 import { type ServerProcess, startNbdkit, tempDir, writePskFile } from './nbd-client-peers.js';
 
 const run = promisify(execFile);
@@ -30,14 +29,14 @@ let server: ServerProcess | undefined;
 beforeAll(async () => {
   tmp = await tempDir('ferry-copy-worker-');
   pskFile = await writePskFile(tmp.dir, identity, key);
-  setRemoteWorkerEntry(pathToFileURL(copyAgentBundle(tmp.dir)));
+  setRemoteWorkerCode(await remoteWorkerCode());
 });
 afterEach(async () => {
   await server?.stop();
   server = undefined;
 });
 afterAll(async () => {
-  setRemoteWorkerEntry(null);
+  setRemoteWorkerCode(null);
   await tmp.remove();
 });
 
