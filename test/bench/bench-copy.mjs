@@ -5,6 +5,8 @@
 //   (b) fio 4 KiB random-write latency (p50/p99, iodepth 1) on a vv with and without a move running,
 //       and on a vv whose LV is on the other agent (the floor of a mirrored write);
 //   (c) the cutover pause each move reports.
+// And the floor under the move: its data half sent over one TLS-PSK stream between two Node
+// processes, with no NBD and no disk (tls-stream-floor.mjs).
 // Files live on /dev/shm when it exists, so the disk does not hide the protocols' cost.
 //
 //   npm run bench:copy -- [--size 2G] [--fio-seconds 4] [--chunk 4M] [--throttle 100M] [--busy-throttle 16M|0]
@@ -295,6 +297,11 @@ async function main() {
     await back.ctl('lv', 'unexport', 'pb', 'nbdcopy-in');
     await back.ctl('lv', 'delete', 'pb', 'nbdcopy-in');
     await rm(src, { force: true });
+    const { stdout: floorOut } = await run(process.execPath, [
+      path.join(path.dirname(fileURLToPath(import.meta.url)), 'tls-stream-floor.mjs'),
+      String(SIZE / 2),
+    ]);
+    const floor = JSON.parse(floorOut).seconds;
 
     // (a) the move alone; (b) fio latency without, then with a move running; (c) cutover pauses.
     const alone = await moveAndWait(front, 'vol1', back.url('pb/vol1', 'nbds'), key, targetIsZero.vol1);
@@ -307,17 +314,18 @@ async function main() {
     front.stop();
     back.stop();
 
-    const mbps = (s) => `${(SIZE / s / 1e6).toFixed(0)} MB/s`;
+    const mbps = (s, bytes) => `${(bytes / s / 1e6).toFixed(0)} MB/s`;
     const rows = [
       ['nbdcopy, nbdkit -> nbdkit, plain (best of 3)', refs.plain],
       ['nbdcopy, nbdkit -> nbdkit, TLS-PSK', refs['tls-psk']],
       ['nbdcopy, file -> ferry agent, TLS-PSK', nbdcopyIn],
+      ['TLS-PSK stream of the data half, Node to Node', floor, SIZE / 2],
       ['ferry move, agent -> agent, TLS-PSK', alone.seconds],
       ['ferry move with fio writing', underLoad.seconds],
     ];
     console.log('\n(a) copy');
-    for (const [name, s] of rows)
-      console.log(`  ${name.padEnd(46)} ${s.toFixed(2).padStart(6)} s  ${mbps(s).padStart(10)}`);
+    for (const [name, s, bytes = SIZE] of rows)
+      console.log(`  ${name.padEnd(46)} ${s.toFixed(2).padStart(6)} s  ${mbps(s, bytes).padStart(10)}`);
     console.log(
       `  ferry vs nbdcopy plain:   ${(refs.plain / alone.seconds).toFixed(2)}x throughput (target >= 0.9x)`,
     );
@@ -325,6 +333,8 @@ async function main() {
     console.log(
       `  ferry vs nbdcopy into the same receiving agent: ${(nbdcopyIn / alone.seconds).toFixed(2)}x throughput`,
     );
+    // The data half alone over TLS in Node, no NBD, no disk: what is left for framing, I/O and zeroes.
+    console.log(`  ferry move minus the TLS stream floor: ${(alone.seconds - floor).toFixed(2)} s`);
     console.log('\n(b) fio 4 KiB random writes, iodepth 1, on the vv');
     const percentiles = (l) =>
       `p50 ${l.p50.toFixed(0)} us, p90 ${l.p90.toFixed(0)} us, p99 ${l.p99.toFixed(0)} us, p99.9 ${l.p999.toFixed(0)} us`;
