@@ -94,7 +94,7 @@ export class CopyEngine implements MirrorCoordinator {
       onLostWrites: (regions) => this.dirty.merge(regions),
     });
     this.hosts = new HostActivity(undefined, undefined, this.opts.hostsLastSeenAt);
-    this.intent = new WriteIntentLog(this.size, chunkSize, () => this.checkpointer.persistNow());
+    this.intent = new WriteIntentLog(this.size, () => this.checkpointer.persistNow());
     this.throttle = new CopyThrottle(
       this.opts.throttle,
       undefined,

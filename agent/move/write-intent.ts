@@ -7,6 +7,14 @@
 
 import { DirtyMap } from './dirty-map.js';
 
+/**
+ * The region one mark covers (md's default bitmap chunk for large arrays). A host write to a region
+ * not yet marked waits for a durable checkpoint: with 4 MiB regions, fio's 4 KiB random writes
+ * behind the cursor of a 2 GiB move met one in ~2% of writes, right in their p99. The price of a
+ * coarse mark is paid only after a crash: a marked region is copied again whole.
+ */
+export const INTENT_GRANULE = 64 * 1024 * 1024;
+
 export class WriteIntentLog {
   readonly marks: DirtyMap;
   private readonly inFlight = new Map<number, number>();
@@ -14,9 +22,9 @@ export class WriteIntentLog {
 
   constructor(
     size: number,
-    granule: number,
     /** Makes the current marks durable (a coalesced checkpoint). */
     private readonly persistNow: () => Promise<void>,
+    granule = DirtyMap.granuleFor(size, INTENT_GRANULE),
   ) {
     this.marks = new DirtyMap(size, granule);
   }
