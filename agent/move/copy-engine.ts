@@ -200,14 +200,19 @@ export class CopyEngine implements MirrorCoordinator {
   /** The durable state: dirty counts everything not safely on the target (unflushed, in flight). */
   checkpoint(): MoveCheckpoint {
     const dirty = this.dirty.clone();
+    const cursor = this.frontier.cursor;
     if (!isTerminalPhase(this.phase)) {
       dirty.merge(this.link.unflushedRegions);
-      dirty.merge(this.intent.marks);
+      // A mark (64 MiB) may reach past the cursor, where a restarted move copies everything anyway.
+      for (const mark of this.intent.marks.runs()) {
+        const end = Math.min(mark.offset + mark.length, cursor);
+        if (end > mark.offset) dirty.mark(mark.offset, end - mark.offset);
+      }
     }
     return {
       phase: this.phase,
       paused: this.gateKeeper.paused,
-      cursor: this.frontier.cursor,
+      cursor,
       dirty: dirty.serialize(),
       verifyCursor: this.verifyFrontier.cursor,
       verified: this.verified,
