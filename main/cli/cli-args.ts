@@ -10,6 +10,8 @@ export interface Invocation {
   values: Record<string, string | boolean | string[] | undefined>;
   positionals: string[];
   json: boolean;
+  /** The command's usage line, for errors about a value the parser cannot check (a missing option). */
+  usage: string;
 }
 
 export interface CommandSpec {
@@ -56,6 +58,7 @@ export function parseInvocation(spec: CommandSpec, argv: string[]): Invocation {
     values: parsed.values as Invocation['values'],
     positionals: parsed.positionals,
     json: parsed.values.json === true,
+    usage: spec.usage,
   };
 }
 
@@ -64,16 +67,20 @@ export function str(inv: Invocation, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-export function requireStr(inv: Invocation, name: string, usage: string): string {
+export function requireStr(inv: Invocation, name: string): string {
   const v = str(inv, name);
   if (v === undefined || v === '')
-    throw new FerryError('ERR_INVALID_ARGUMENT', `missing --${name}\nusage: ${usage}`);
+    throw new FerryError('ERR_INVALID_ARGUMENT', `missing --${name}\nusage: ${inv.usage}`);
   return v;
 }
 
 export function sizeOpt(inv: Invocation, name: string): number | undefined {
   const v = str(inv, name);
   return v === undefined ? undefined : parseSize(v);
+}
+
+export function requireSize(inv: Invocation, name: string): number {
+  return parseSize(requireStr(inv, name));
 }
 
 export function intOpt(inv: Invocation, name: string): number | undefined {

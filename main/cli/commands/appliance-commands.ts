@@ -145,7 +145,7 @@ export const applianceCommands: Command[] = [
     },
     async run(ctx, inv) {
       const name = inv.positionals[0];
-      const host = requireStr(inv, 'host', ADD_USAGE);
+      const host = requireStr(inv, 'host');
       const user = str(inv, 'user') ?? 'root';
       const acceptHostKey = str(inv, 'accept-host-key');
       const auth = chooseAuth(inv, user, host);

@@ -3,7 +3,7 @@
 import type { Inventory } from '../../../shared/bridge/model.js';
 import { FerryError } from '../../../shared/errors.js';
 import { getVolumeAccess, setVolumeAccess } from '../../core/console/volume-access.js';
-import { parsePoolRef, requireStr, sizeOpt, str } from '../cli-args.js';
+import { parsePoolRef, requireSize, requireStr, sizeOpt, str } from '../cli-args.js';
 import type { Command } from '../cli-context.js';
 import { age, size, table } from '../cli-output.js';
 
@@ -98,14 +98,10 @@ export const inventoryCommands: Command[] = [
     args: ['NAME'],
     options: { size: { type: 'string' }, on: { type: 'string' } },
     async run(ctx, inv) {
-      const usage = 'ferry volume create NAME --size SIZE --on APPLIANCE/POOL';
-      const sizeBytes = sizeOpt(inv, 'size');
-      if (sizeBytes === undefined)
-        throw new FerryError('ERR_INVALID_ARGUMENT', `missing --size\nusage: ${usage}`);
       const volume = await (await ctx.core()).createVolume({
         name: inv.positionals[0],
-        size: sizeBytes,
-        on: parsePoolRef(requireStr(inv, 'on', usage)),
+        size: requireSize(inv, 'size'),
+        on: parsePoolRef(requireStr(inv, 'on')),
       });
       ctx.out.result(
         volume,

@@ -87,7 +87,7 @@ export const moveCommands: Command[] = [
       const busyThrottle = str(inv, 'busy-throttle');
       const move = await core.moves.start({
         volume: inv.positionals[0],
-        to: parsePoolRef(requireStr(inv, 'to', MOVE_USAGE)),
+        to: parsePoolRef(requireStr(inv, 'to')),
         throttleBps: throttle ? parseRate(throttle) : null,
         ...(busyThrottle !== undefined ? { busyThrottleBps: parseRate(busyThrottle) } : {}),
         verify: inv.values.verify === true,

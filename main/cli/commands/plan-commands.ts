@@ -141,9 +141,7 @@ export const planCommands: Command[] = [
     options: { to: { type: 'string' }, thin: { type: 'boolean' } },
     async run(ctx, inv) {
       const [name, volume] = inv.positionals;
-      const target = parsePoolRef(
-        requireStr(inv, 'to', 'ferry plan add NAME VOLUME --to APPLIANCE/POOL [--thin]'),
-      );
+      const target = parsePoolRef(requireStr(inv, 'to'));
       const plan = (await plans(ctx)).addStep(name, { volume, to: target, thin: inv.values.thin === true });
       ctx.out.result(plan, (p) => renderPlan(p));
       return 0;
