@@ -46,6 +46,30 @@ export type RemoteLinkState = 'connected' | 'reconnecting' | 'closed';
 export interface RemoteBackend extends BlockBackend {
   isConnected(): boolean;
   onStateChange(cb: (s: RemoteLinkState) => void): () => void;
+  /**
+   * From now on a request that finds the link down fails at once (EIO, saying `why`), and those
+   * waiting for it fail now: for an agent that is stopping, where waiting out the I/O timeout would
+   * only hold up the stop. A working link serves requests as before.
+   */
+  stopWaiting(why: string): void;
+}
+
+/** The remote links an agent has open, so that its shutdown can stop their waiting in one call. */
+export class RemoteLinkSet {
+  private readonly links = new Set<RemoteBackend>();
+
+  async track(opening: Promise<RemoteBackend>): Promise<RemoteBackend> {
+    const link = await opening;
+    this.links.add(link);
+    link.onStateChange((state) => {
+      if (state === 'closed') this.links.delete(link);
+    });
+    return link;
+  }
+
+  stopWaiting(why: string): void {
+    for (const link of this.links) link.stopWaiting(why);
+  }
 }
 
 const BACKOFF_FIRST_MS = 100;
@@ -96,6 +120,8 @@ class RemoteLink implements RemoteBackend {
   private lastLinkError = '';
   private downSince = 0;
   private closing: Promise<void> | null = null;
+  /** Set by stopWaiting(): requests fail at once while the link is down. */
+  private noWaitReason: string | null = null;
 
   constructor(
     client: NbdClient,
@@ -160,6 +186,12 @@ class RemoteLink implements RemoteBackend {
     this.waiting.clear();
     this.closing = this.client.close().catch(() => {});
     return this.closing;
+  }
+
+  stopWaiting(why: string): void {
+    this.noWaitReason = why;
+    for (const w of [...this.waiting]) w.fail(this.downError(w.what, Date.now() - w.since));
+    this.waiting.clear();
   }
 
   // --- link state ---
@@ -257,14 +289,14 @@ class RemoteLink implements RemoteBackend {
     }
     const label = `${what} at ${offset} length ${length}`;
     if (this.state !== 'connected') {
-      if (this.opts.failFast) return Promise.reject(this.downError(label, 0));
+      if (this.failsFast) return Promise.reject(this.downError(label, 0));
       return this.wait(label, op, Date.now());
     }
     const client = this.client;
     return op(client).catch((err: unknown) => {
       if (!(err instanceof NbdLinkError) || this.state === 'closed') throw err;
       this.linkLost(client, err);
-      if (this.opts.failFast) throw this.downError(label, 0);
+      if (this.failsFast) throw this.downError(label, 0);
       return this.wait(label, op, Date.now());
     });
   }
@@ -292,7 +324,7 @@ class RemoteLink implements RemoteBackend {
             (value) => settle(() => resolve(value)),
             (err: unknown) => {
               if (settled) return;
-              if (err instanceof NbdLinkError && this.state !== 'closed' && !this.opts.failFast) {
+              if (err instanceof NbdLinkError && this.state !== 'closed' && !this.failsFast) {
                 this.linkLost(client, err);
                 if (this.state === 'connected') waiter.run(this.client);
                 else this.waiting.add(waiter);
@@ -313,10 +345,15 @@ class RemoteLink implements RemoteBackend {
     });
   }
 
+  private get failsFast(): boolean {
+    return this.opts.failFast === true || this.noWaitReason !== null;
+  }
+
   private downError(label: string, waitedMs: number): BackendError {
     const waited = waitedMs > 0 ? `waited ${(waitedMs / 1000).toFixed(1)} s` : 'failing fast';
+    const why = this.noWaitReason ? `; not waiting for it: ${this.noWaitReason}` : '';
     const last = this.lastLinkError ? `; last error: ${this.lastLinkError}` : '';
-    return new BackendError('EIO', `${label} on ${this.where}: no working link (${waited})${last}`);
+    return new BackendError('EIO', `${label} on ${this.where}: no working link (${waited})${why}${last}`);
   }
 }
 

@@ -1,13 +1,14 @@
 // The agent daemon's composition root: state dir (locked), inventory, pools, volumes, the NBD
 // server over the vvs and the control RPC, started in that order and stopped in reverse.
 // Shutdown (SIGTERM): stop taking control calls and new NBD clients, let NBD requests in flight
-// finish, flush and close every volume, release the state dir.
+// finish (or fail, when they wait for a remote LV whose link is down), flush and close every
+// volume, release the state dir.
 
 import { FerryError } from '../../shared/errors.js';
 import type { AgentAccessDefaults } from '../access/access-policy.js';
 import { VolumeAccess } from '../access/volume-access.js';
 import { openFileBackend } from '../backend/file-backend.js';
-import { openRemoteBackend } from '../backend/remote-backend.js';
+import { openRemoteBackend, RemoteLinkSet } from '../backend/remote-backend.js';
 import type { Logger } from '../log.js';
 import { startMoveServices, stopMoveServices } from '../move/move-services.js';
 import { NbdServer } from '../nbd/server.js';
@@ -47,6 +48,7 @@ export class AgentDaemon {
     private readonly store: StateStore,
     private readonly log: Logger,
     readonly identity: AgentIdentity,
+    private readonly remoteLinks: RemoteLinkSet,
   ) {}
 
   static async start(opts: DaemonOptions): Promise<AgentDaemon> {
@@ -66,9 +68,12 @@ export class AgentDaemon {
       });
       let provider: VolumeExportProvider | undefined;
       let nbd: NbdServer | undefined;
+      const remoteLinks = new RemoteLinkSet();
       const chains = new ChainFactory({
         openLocal: (path, o) => openFileBackend(path, o),
-        openRemote: opts.openRemote ?? ((o) => openRemoteBackend({ ...o, log: log.child('remote') })),
+        openRemote:
+          opts.openRemote ??
+          ((o) => remoteLinks.track(openRemoteBackend({ ...o, log: log.child('remote') }))),
         lookupLv: (pool, lv) => pools.lookupLv(pool, lv),
       });
       const volumes = new VolumeManager({
@@ -131,7 +136,7 @@ export class AgentDaemon {
       const rpc = new RpcServer(table, log.child('rpc'));
       await rpc.listen(opts.control);
       events.publish({ type: 'agent.started', version: AGENT_VERSION });
-      return new AgentDaemon(services, provider, nbd, rpc, store, log, identity);
+      return new AgentDaemon(services, provider, nbd, rpc, store, log, identity, remoteLinks);
     } catch (err) {
       for (const fn of cleanup) await fn().catch(() => {});
       throw err;
@@ -148,6 +153,9 @@ export class AgentDaemon {
     this.log.info(`${signal}: stopping`);
     this.services.events.publish({ type: 'agent.stopping', signal });
     this.provider.shutdown();
+    // A vv whose remote LV's agent is down would hold the stop for the whole remote I/O timeout
+    // (60 s): its requests and final flush fail now instead. Hosts lose the agent anyway.
+    this.remoteLinks.stopWaiting('this agent is stopping');
     await this.rpc.close().catch((err) => this.log.warn(`closing control socket: ${(err as Error).message}`));
     await this.nbd.close().catch((err) => this.log.warn(`closing NBD server: ${(err as Error).message}`));
     await stopMoveServices(this.services);

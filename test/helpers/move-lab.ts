@@ -26,7 +26,8 @@ export interface CtlOutcome {
 
 export class LabAgent {
   private child: ChildProcess | undefined;
-  private exited: Promise<unknown> = Promise.resolve();
+  /** The exit code, or null when a signal ended the process. */
+  private exited: Promise<number | null> = Promise.resolve(0);
   private log = '';
 
   private constructor(
@@ -66,7 +67,9 @@ export class LabAgent {
     live.add(child);
     child.stdout?.on('data', (d) => (this.log += d));
     child.stderr?.on('data', (d) => (this.log += d));
-    this.exited = new Promise((resolve) => child.on('exit', resolve)).finally(() => live.delete(child));
+    this.exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))).finally(
+      () => live.delete(child),
+    );
     const deadline = Date.now() + 20_000;
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
@@ -78,10 +81,10 @@ export class LabAgent {
     }
   }
 
-  /** kill -9 (or another signal) and wait until the process is gone. */
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  /** kill -9 (or another signal) and wait until the process is gone; its exit code (null: signalled). */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
-    await this.exited;
+    return this.exited;
   }
 
   ctlRaw(...args: string[]): Promise<CtlOutcome> {

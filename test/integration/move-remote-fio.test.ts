@@ -70,5 +70,18 @@ describe('move to another agent under fio', () => {
     await new Promise((r) => setTimeout(r, 1000));
     await back.start();
     await reading;
+
+    // Stopping this agent while the target agent is down does not wait out the remote I/O timeout
+    // (60 s): the host's waiting read fails and the agent exits 0 (it waited the 60 s before).
+    await back.kill('SIGKILL');
+    const stuck = qemuIo(vv, 'read -P 0xab 300M 1M').then(
+      () => 'read',
+      () => 'failed',
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    const stopping = Date.now();
+    expect(await front.kill('SIGTERM')).toBe(0);
+    expect(Date.now() - stopping).toBeLessThan(30_000);
+    expect(await stuck).toBe('failed');
   });
 });

@@ -134,6 +134,24 @@ describe('remote backend link', () => {
     expect(waited).toBeLessThan(3000);
   });
 
+  it('stopWaiting (an agent stopping) fails the waiting requests now, and later ones at once', async () => {
+    const file = await diskFile('stop-waiting.img');
+    const server = await serve(file);
+    const backend = await remote(server.port, { timeoutMs: 60_000 });
+    await server.stop();
+    const waiting = backend.write(Buffer.alloc(4096), 0).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 200));
+    backend.stopWaiting('this agent is stopping');
+    const err = (await waiting) as BackendError;
+    expect(err).toBeInstanceOf(BackendError);
+    expect(err.errno).toBe('EIO');
+    expect(err.message).toMatch(
+      /no working link \(waited 0\.\d s\); not waiting for it: this agent is stopping/,
+    );
+    const later = (await backend.flush().catch((e: unknown) => e)) as BackendError;
+    expect(later.message).toMatch(/FLUSH.*no working link \(failing fast\); not waiting for it/);
+  });
+
   it('drops a link whose server hangs (SIGSTOP) and fails fast, then recovers after SIGCONT', async () => {
     const file = await diskFile('hang.img', 8 * MiB);
     const server = await serve(file);
