@@ -2,9 +2,11 @@
 // browser shell, driven in Debian's Chromium. Open a volume's access rules from the keyboard, make it
 // read-only for 127.0.0.1/32 only, save; qemu-io then reads it through NBD but cannot open it for
 // writing; an invalid CIDR is refused with the agent's message in the dialog; the audit log has the
-// change (store and history panel). Screenshots in artifacts/.
+// change (store and history panel). And the Add appliance dialog with an appliance it cannot reach:
+// the refusal is explained and the dialog stays, ready to retry. Screenshots in artifacts/.
 
 import { execFile } from 'node:child_process';
+import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBridgeHandler } from '../../main/core/console/bridge-handler.js';
@@ -47,6 +49,35 @@ describe.skipIf(!hasChromium)('e2e: a volume access rules in the browser shell o
 
   afterAll(async () => {
     await web?.close();
+  });
+
+  it('the Add appliance dialog explains an appliance it cannot reach and stays open to fix it', async () => {
+    // A port nothing listens on: take a free one and let it go.
+    const closedPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => resolve(port));
+      });
+    });
+    await page.goto(web.url);
+    await page.getByRole('button', { name: 'Add appliance…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add an appliance' });
+    await dialog.getByLabel('Name').fill('unreachable');
+    await dialog.getByLabel('Host').fill('127.0.0.1');
+    await dialog.getByLabel('Port').fill(String(closedPort));
+    await dialog.getByLabel('User').fill('admin');
+    await dialog.getByLabel('Password', { exact: true }).check();
+    const connect = dialog.getByRole('button', { name: 'Connect' });
+    await connect.click();
+    await expect
+      .poll(async () => (await dialog.getByRole('alert').textContent({ timeout: 20_000 })) ?? '', {
+        timeout: 20_000,
+      })
+      .toMatch(/refused|ECONNREFUSED|cannot connect/i);
+    expect(await connect.isEnabled()).toBe(true); // no longer busy: the admin can fix the port and retry
+    await screenshot(page, 'web-add-appliance-unreachable');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
   });
 
   it('makes a volume read-only for one address; qemu-io reads, cannot write; a bad CIDR is explained', async () => {
