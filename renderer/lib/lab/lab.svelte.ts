@@ -2,20 +2,27 @@
 
 import type { LabStatus } from '../../../shared/bridge/index.js';
 import type { Backend } from '../backend/backend.js';
-import { type ExplainedError, explainError } from '../ui/explain-error.js';
+import { explainError } from '../ui/explain-error.js';
+import { PendingAction } from '../ui/pending-action.svelte.js';
 
 export class LabService {
   status = $state.raw<LabStatus | null>(null);
-  busy = $state(false);
-  error = $state<ExplainedError | null>(null);
+  readonly #action = new PendingAction();
 
   constructor(private readonly backend: Backend) {}
+
+  get busy(): boolean {
+    return this.#action.busy;
+  }
+  get error() {
+    return this.#action.error;
+  }
 
   async load(): Promise<void> {
     try {
       this.status = await this.backend.call('lab.status');
     } catch (err) {
-      this.error = explainError(err);
+      this.#action.error = explainError(err);
     }
   }
 
@@ -27,17 +34,9 @@ export class LabService {
     return this.#run(() => this.backend.call('lab.down'));
   }
 
-  async #run(work: () => Promise<LabStatus>): Promise<boolean> {
-    this.busy = true;
-    this.error = null;
-    try {
+  #run(work: () => Promise<LabStatus>): Promise<boolean> {
+    return this.#action.run(async () => {
       this.status = await work();
-      return true;
-    } catch (err) {
-      this.error = explainError(err);
-      return false;
-    } finally {
-      this.busy = false;
-    }
+    });
   }
 }

@@ -3,25 +3,31 @@
 
 import type { Plan, PlanProgress, PlanSummary, PoolRef } from '../../../shared/bridge/index.js';
 import type { Backend } from '../backend/backend.js';
-import { type ExplainedError, explainError } from '../ui/explain-error.js';
 import type { NotificationsService } from '../ui/notifications.svelte.js';
+import { PendingAction } from '../ui/pending-action.svelte.js';
 
 export class PlansService {
   planMode = $state(false);
   plans = $state.raw<PlanSummary[]>([]);
   current = $state.raw<Plan | null>(null);
   progress = $state.raw<PlanProgress | null>(null);
-  busy = $state(false);
-  /** The last refusal of an edit or a run, shown in the plan view. */
-  error = $state<ExplainedError | null>(null);
+  /** Busy while an edit runs; its error is the last refusal of an edit or a run, shown in the plan view. */
+  readonly #action = new PendingAction();
 
   constructor(
     private readonly backend: Backend,
     private readonly notifications: NotificationsService,
   ) {}
 
+  get busy(): boolean {
+    return this.#action.busy;
+  }
+  get error() {
+    return this.#action.error;
+  }
+
   async load(): Promise<void> {
-    await this.#attempt(async () => {
+    await this.#action.run(async () => {
       this.plans = await this.backend.call('plan.list');
       if (!this.current && this.plans.length > 0) {
         this.current = await this.backend.call('plan.show', { name: this.plans[0].name });
@@ -35,14 +41,14 @@ export class PlansService {
   }
 
   async select(name: string): Promise<void> {
-    await this.#attempt(async () => {
+    await this.#action.run(async () => {
       this.current = await this.backend.call('plan.show', { name });
       this.progress = null;
     });
   }
 
   async create(name: string): Promise<boolean> {
-    return this.#attempt(async () => {
+    return this.#action.run(async () => {
       this.current = await this.backend.call('plan.create', { name });
       this.plans = await this.backend.call('plan.list');
     });
@@ -50,7 +56,7 @@ export class PlansService {
 
   /** A drop in plan mode: adds a step to the current plan (making "plan-1" when there is none). */
   async addStep(volume: string, to: PoolRef): Promise<boolean> {
-    return this.#attempt(async () => {
+    return this.#action.run(async () => {
       let name = this.current?.name;
       if (!name) {
         name = this.#freeName();
@@ -64,7 +70,7 @@ export class PlansService {
   async removeStep(step: string): Promise<void> {
     const name = this.current?.name;
     if (!name) return;
-    await this.#attempt(async () => {
+    await this.#action.run(async () => {
       this.current = await this.backend.call('plan.removeStep', { name, step });
     });
   }
@@ -72,7 +78,7 @@ export class PlansService {
   async run(concurrency = 1): Promise<void> {
     const name = this.current?.name;
     if (!name) return;
-    await this.#attempt(async () => {
+    await this.#action.run(async () => {
       this.current = await this.backend.call('plan.run', { name, concurrency });
     });
   }
@@ -80,7 +86,7 @@ export class PlansService {
   async remove(): Promise<void> {
     const name = this.current?.name;
     if (!name) return;
-    await this.#attempt(async () => {
+    await this.#action.run(async () => {
       await this.backend.call('plan.delete', { name });
       this.current = null;
       this.plans = await this.backend.call('plan.list');
@@ -103,19 +109,5 @@ export class PlansService {
     let i = 1;
     while (taken.has(`plan-${i}`)) i++;
     return `plan-${i}`;
-  }
-
-  async #attempt(work: () => Promise<void>): Promise<boolean> {
-    this.busy = true;
-    this.error = null;
-    try {
-      await work();
-      return true;
-    } catch (err) {
-      this.error = explainError(err);
-      return false;
-    } finally {
-      this.busy = false;
-    }
   }
 }
